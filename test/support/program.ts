@@ -1,0 +1,156 @@
+/**
+ * Evaluates the real index.ts under Pulumi's mock runtime, with the config of a shipped stack file
+ * read from disk (plus any overrides a test names), and reports what was registered.
+ * The idiom of pulumi/examples testing-unit-ts-mocks-jest: mocks and config first, program after.
+ */
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { readStackConfig } from "../../src/stack-files";
+
+export const PROJECT_DIR = path.resolve(__dirname, "../..");
+const PROGRAM = path.join(PROJECT_DIR, "index.ts");
+/** The stand-in for a `secure:` value, which only the Pulumi CLI can decrypt. */
+export const SECRET_STAND_IN = "test-secret-value-from-stack-file";
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  /** Options as sent to the engine. */
+  retainOnDelete: boolean;
+  parent: string;
+  /** Input property names that arrived as Pulumi secrets. */
+  secretInputs: string[];
+}
+
+export interface ProgramRun {
+  registered: Registered[];
+  outputs: Record<string, unknown>;
+  error?: Error;
+}
+
+export interface RunOptions {
+  stack: string;
+  /** Environment for the run; every variable the release reads is cleared first. */
+  env?: Record<string, string>;
+  /** Fully qualified config keys to set or (with undefined) remove on top of the stack file. */
+  config?: Record<string, string | undefined>;
+  /** Fully qualified config keys to set as secrets. */
+  secrets?: Record<string, string>;
+  preview?: boolean;
+}
+
+const RELEASE_ENV = [
+  "RELEASE_VERSION",
+  "GITHUB_REF_TYPE",
+  "GITHUB_REF_NAME",
+  "GITHUB_SHA",
+  "GITHUB_RUN_ID",
+  "SOURCE_DATE_EPOCH",
+];
+
+/** The docker-build provider's outputs: a pushed Image gets a manifest digest and `ref` = first tag@digest. */
+function providerState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const digest = `sha256:${createHash("sha256").update(JSON.stringify(inputs)).digest("hex")}`;
+  if (type === "docker-build:index:Image") {
+    const tags = (inputs.tags as string[] | undefined) ?? [];
+    const pushed = inputs.push === true;
+    return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0]}@${digest}` : (tags[0] ?? "") };
+  }
+  if (type === "docker-build:index:Index") return { ...inputs, ref: `${inputs.tag}@${digest}` };
+  return inputs;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function secretPaths(value: unknown, at: string, found: string[]): void {
+  if (value === null || typeof value !== "object") return;
+  const record = value as Record<string, unknown>;
+  if (
+    record[pulumi.runtime.specialSigKey] === SECRET_SIG ||
+    record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+  ) {
+    found.push(at);
+    return;
+  }
+  for (const [key, child] of Object.entries(record)) secretPaths(child, at ? `${at}.${key}` : key, found);
+}
+
+const settle = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+  const registered: Registered[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${args.name}-id`, state: providerState(args.type, args.inputs) }),
+      call: (args) => {
+        throw new Error(`unmocked call ${args.token}`);
+      },
+    },
+    "finsight",
+    options.stack,
+    options.preview ?? false,
+  );
+  // Record the options the program sent with each resource: MockResourceArgs does not carry them.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: (req: RegisterRequest, callback: unknown) => unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const raw = req.getObject()?.toJavaScript() ?? {};
+    const secretInputs: string[] = [];
+    secretPaths(raw, "", secretInputs);
+    registered.push({
+      type: req.getType(),
+      name: req.getName(),
+      inputs: raw,
+      retainOnDelete: req.getRetainondelete() === true,
+      parent: req.getParent(),
+      secretInputs,
+    });
+    return register(req, callback);
+  };
+
+  const { values } = readStackConfig(PROJECT_DIR, options.stack);
+  const config: Record<string, string> = { ...values };
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    if (value === undefined) delete config[key];
+    else config[key] = value;
+  }
+  Object.assign(config, options.secrets ?? {});
+  pulumi.runtime.setAllConfig(config, Object.keys(options.secrets ?? {}));
+
+  const savedEnv = Object.fromEntries(RELEASE_ENV.map((name) => [name, process.env[name]]));
+  for (const name of RELEASE_ENV) delete process.env[name];
+  Object.assign(process.env, options.env ?? {});
+  delete require.cache[require.resolve(PROGRAM)];
+  try {
+    const program = require(PROGRAM) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(program)) {
+      outputs[name] = pulumi.Output.isInstance(value) ? await settle(value) : value;
+    }
+    return { registered, outputs };
+  } catch (error) {
+    return { registered, outputs: {}, error: error as Error };
+  } finally {
+    // Let every registration of this run reach the mock monitor before the next run replaces it.
+    await pulumi.runtime.disconnect();
+    for (const [name, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+interface RegisterRequest {
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getRetainondelete(): boolean | undefined;
+}
+
+export const imagesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Image");
+export const indexesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Index");
