@@ -6,27 +6,38 @@ import { readSourceFacts } from "./source-facts";
 
 export interface LoadedRelease {
   inputs: PlanInputs;
-  /** `finsight:registryPassword`, still a Pulumi secret. */
-  registryPassword?: pulumi.Output<string>;
+  /** Secret config values by `finsight:` key, still Pulumi secrets; only the keys the plan may use. */
+  secrets: Record<string, pulumi.Output<string>>;
+  /** `github:token`, when the stack sets it; else the GitHub provider reads GITHUB_TOKEN itself. */
+  githubToken?: pulumi.Output<string>;
 }
 
-/** True when the secret key holds a non-empty value; the value itself is not kept or shown. */
+/** True when the key holds a non-empty value; the value itself is not kept or shown. */
 function secretIsSet(key: string): boolean {
   return (pulumi.runtime.getConfig(`${NAMESPACE}:${key}`) ?? "").trim() !== "";
 }
 
 /**
- * The only reader of `pulumi.Config("finsight")` and of the process environment in the program.
+ * The only reader of Pulumi config and of the process environment in the program.
  * Throws a ReleaseConfigError, before any resource exists, when a setting is wrong.
  */
 export function loadReleaseConfig(): LoadedRelease {
   const config = new pulumi.Config(NAMESPACE);
   const raw: RawConfig = Object.fromEntries(CONFIG_KEYS.map((key) => [key, config.get(key)]));
-  const hasRegistryPassword = secretIsSet("registryPassword");
-  const settings = parseSettings(raw, hasRegistryPassword);
+  const settings = parseSettings(raw, pulumi.getStack(), secretIsSet);
   const env = readReleaseEnvironment(process.env);
+
+  const secretKeys = new Set(Object.values(settings.github?.secrets ?? {}));
+  if (settings.hasRegistryPassword) secretKeys.add("registryPassword");
+  if (settings.hasPulumiAccessToken) secretKeys.add("pulumiAccessToken");
+  const secrets: Record<string, pulumi.Output<string>> = {};
+  for (const key of secretKeys) secrets[key] = config.requireSecret(key);
+  // The user name is plain config, but as an environment secret it is stored as one.
+  if (settings.registryUsername) secrets.registryUsername = pulumi.secret(settings.registryUsername);
+
   return {
     inputs: { stack: pulumi.getStack(), settings, env, source: readSourceFacts(settings.context, env) },
-    registryPassword: hasRegistryPassword ? config.requireSecret("registryPassword") : undefined,
+    secrets,
+    githubToken: new pulumi.Config("github").getSecret("token"),
   };
 }

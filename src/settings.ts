@@ -1,5 +1,6 @@
 import { Platform } from "@pulumi/docker-build/types/enums";
 import { invalidSetting, ReleaseConfigError } from "./errors";
+import { type GitHubSettings, parseGitHubSettings } from "./github-environment";
 import { parseRegistry, parseRepositoryPath, type RegistryLocation } from "./registry-reference";
 
 /**
@@ -47,12 +48,19 @@ export interface ReleaseSettings {
   registryUsername?: string;
   /** Whether the stack holds the secret `finsight:registryPassword` (its value never enters the plan). */
   hasRegistryPassword: boolean;
+  /** Whether the stack holds the secret `finsight:pulumiAccessToken` (for Pulumi Cloud backends). */
+  hasPulumiAccessToken: boolean;
+  /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
+  github?: GitHubSettings;
   /** OCI labels that only the stack can know. */
   sourceUrl?: string;
   licenses?: string;
 }
 
-/** Every plain (non-secret) key the program reads, each declared in Pulumi.yaml with its default. */
+/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
+export const OBJECT_CONFIG_KEYS = ["github"] as const;
+
+/** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
 export const CONFIG_KEYS = [
   "variant",
   "version",
@@ -72,10 +80,11 @@ export const CONFIG_KEYS = [
   "registryUsername",
   "sourceUrl",
   "licenses",
+  ...OBJECT_CONFIG_KEYS,
 ] as const;
 
 /** Keys that hold secrets: set with `pulumi config set --secret`, never declared with a default. */
-export const SECRET_CONFIG_KEYS = ["registryPassword"] as const;
+export const SECRET_CONFIG_KEYS = ["registryPassword", "pulumiAccessToken"] as const;
 
 /** Config values as Pulumi hands them to a program: strings, with arrays as JSON text. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -199,10 +208,19 @@ function parseSourceUrl(raw: RawConfig): string | undefined {
 }
 
 /**
- * Validates the raw stack config. `hasRegistryPassword` says whether the secret is set; its value
- * stays a Pulumi secret and never passes through here.
+ * Validates the raw stack config. `isSecretSet` says whether a `finsight:` secret key holds a
+ * non-empty value; secret values stay Pulumi secrets and never pass through here.
  */
-export function parseSettings(raw: RawConfig, hasRegistryPassword: boolean): ReleaseSettings {
+export function parseSettings(raw: RawConfig, stack: string, isSecretSet: (key: string) => boolean): ReleaseSettings {
+  const hasRegistryPassword = isSecretSet("registryPassword");
+  const github = parseGitHubSettings(raw.github, stack);
+  for (const [name, configKey] of Object.entries(github?.secrets ?? {})) {
+    if (!isSecretSet(configKey)) {
+      throw new ReleaseConfigError(
+        `${key(configKey)} must be set to a non-empty secret for the environment secret ${name} listed in ${key("github")}.secrets, got nothing: run pulumi config set --secret ${key(configKey)}`,
+      );
+    }
+  }
   const variant = parseVariant(raw);
   const registry = parseRegistry(key("registry"), raw.registry);
   const imageName = parseRepositoryPath(
@@ -229,6 +247,8 @@ export function parseSettings(raw: RawConfig, hasRegistryPassword: boolean): Rel
     buildOnPreview: booleanSetting(raw, "buildOnPreview"),
     registryUsername: parseCredentials(raw, hasRegistryPassword),
     hasRegistryPassword,
+    hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
+    ...(github ? { github } : {}),
     sourceUrl: parseSourceUrl(raw),
     licenses: optionalText(raw, "licenses"),
   };

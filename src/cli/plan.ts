@@ -14,9 +14,8 @@ import { readStackConfig } from "../stack-files";
 export function planForStack(projectDir: string, stack: string, env: NodeJS.ProcessEnv, version?: string): ReleasePlan {
   const { values, secureKeys } = readStackConfig(projectDir, stack);
   const raw: RawConfig = Object.fromEntries(CONFIG_KEYS.map((key) => [key, values[`${NAMESPACE}:${key}`]]));
-  const settings = parseSettings(
-    version ? { ...raw, version } : raw,
-    secureKeys.includes(`${NAMESPACE}:registryPassword`),
+  const settings = parseSettings(version ? { ...raw, version } : raw, stack, (key) =>
+    secureKeys.includes(`${NAMESPACE}:${key}`),
   );
   const releaseEnv = readReleaseEnvironment(env);
   return planRelease({ stack, settings, env: releaseEnv, source: readSourceFacts(settings.context, releaseEnv) });
@@ -57,6 +56,20 @@ export function formatPlan(plan: ReleasePlan): string {
     );
   }
   for (const index of plan.indexes) rows.push(["index", `${index.tag} <- ${list(index.sources)}`]);
+  if (plan.github) {
+    const env = plan.github;
+    const reviewerText = (refs: typeof env.users) => refs.map((ref) => ("id" in ref ? `#${ref.id}` : ref.name));
+    rows.push(
+      ["environment", `${env.owner}/${env.repository} ${env.environment}`],
+      ["  reviewers", list([...reviewerText(env.users), ...reviewerText(env.teams).map((team) => `team ${team}`)])],
+      [
+        "  deploy from",
+        list([...env.branchPatterns.map((b) => `branch ${b}`), ...env.tagPatterns.map((t) => `tag ${t}`)]),
+      ],
+      ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
+      ["  variables", list([...pairs(env.variables), "FINSIGHT_BACKEND_IMAGE=<pushed ref@digest>"])],
+    );
+  }
   for (const note of plan.notes) rows.push(["note", note]);
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");

@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { type CacheFromEntry, type CacheToEntry, planCache } from "../cache";
 import type { ReleaseEnvironment } from "../environment";
 import { invalidSetting } from "../errors";
+import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "../github-environment";
 import { planLabels } from "../labels";
 import { MAX_REPOSITORY_LENGTH, repositoryOf } from "../registry-reference";
 import type { PlatformName, ReleaseSettings, Variant } from "../settings";
@@ -53,6 +54,8 @@ export interface ReleasePlan {
   /** Registry host that credentials (if any) are for. */
   registryHost: string;
   registryUsername?: string;
+  /** The stack's GitHub Actions environment, when `finsight:github` is enabled. */
+  github?: GitHubEnvironmentPlan;
   /** Things a reader of the plan should know (a run-specific tag, a missing label source). */
   notes: string[];
 }
@@ -172,6 +175,18 @@ export function planRelease({ stack, settings, env, source }: PlanInputs): Relea
     indexes,
     registryHost: settings.registry.host,
     ...(settings.registryUsername ? { registryUsername: settings.registryUsername } : {}),
+    ...(settings.github
+      ? {
+          github: planGitHubEnvironment(settings.github, {
+            variant: settings.variant,
+            version: version.text,
+            registryHost: settings.registry.host,
+            registryUsername: settings.registryUsername,
+            hasPulumiAccessToken: settings.hasPulumiAccessToken,
+            push: settings.push,
+          }),
+        }
+      : {}),
     notes,
   };
 }

@@ -62,6 +62,22 @@ function providerState(type: string, inputs: Record<string, unknown>): Record<st
   return inputs;
 }
 
+/**
+ * The GitHub provider's user and team lookups answer with the numeric id as a string, as the real
+ * ones do. Ids here are derived from the name so every run sees the same ones.
+ */
+export function mockGitHubId(name: string): number {
+  return Number.parseInt(createHash("sha256").update(name).digest("hex").slice(0, 7), 16);
+}
+
+function lookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (token === "github:index/getUser:getUser")
+    return { id: String(mockGitHubId(String(inputs.username))), login: inputs.username };
+  if (token === "github:index/getTeam:getTeam")
+    return { id: String(mockGitHubId(String(inputs.slug))), slug: inputs.slug };
+  throw new Error(`unmocked call ${token}`);
+}
+
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 function secretPaths(value: unknown, at: string, found: string[]): void {
@@ -84,9 +100,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => ({ id: `${args.name}-id`, state: providerState(args.type, args.inputs) }),
-      call: (args) => {
-        throw new Error(`unmocked call ${args.token}`);
-      },
+      call: (args) => lookup(args.token, args.inputs),
     },
     "finsight",
     options.stack,
