@@ -12,7 +12,8 @@ export interface ReleaseEnvironment {
   SOURCE_DATE_EPOCH?: string;
 }
 
-const NAMES: readonly (keyof ReleaseEnvironment)[] = [
+/** Every variable the release reads; tests clear exactly these between runs. */
+export const RELEASE_ENVIRONMENT_VARIABLES: readonly (keyof ReleaseEnvironment)[] = [
   "RELEASE_VERSION",
   "GITHUB_REF_TYPE",
   "GITHUB_REF_NAME",
@@ -23,7 +24,7 @@ const NAMES: readonly (keyof ReleaseEnvironment)[] = [
 
 export function readReleaseEnvironment(env: NodeJS.ProcessEnv): ReleaseEnvironment {
   const picked: ReleaseEnvironment = {};
-  for (const name of NAMES) {
+  for (const name of RELEASE_ENVIRONMENT_VARIABLES) {
     const value = env[name]?.trim();
     if (value) picked[name] = value;
   }

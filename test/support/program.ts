@@ -3,9 +3,11 @@
  * read from disk (plus any overrides a test names), and reports what was registered.
  * The idiom of pulumi/examples testing-unit-ts-mocks-jest: mocks and config first, program after.
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { RELEASE_ENVIRONMENT_VARIABLES } from "../../src/environment";
 import { readStackConfig } from "../../src/stack-files";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
@@ -40,15 +42,6 @@ export interface RunOptions {
   secrets?: Record<string, string>;
   preview?: boolean;
 }
-
-const RELEASE_ENV = [
-  "RELEASE_VERSION",
-  "GITHUB_REF_TYPE",
-  "GITHUB_REF_NAME",
-  "GITHUB_SHA",
-  "GITHUB_RUN_ID",
-  "SOURCE_DATE_EPOCH",
-];
 
 /** The docker-build provider's outputs: a pushed Image gets a manifest digest and `ref` = first tag@digest. */
 function providerState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
@@ -135,8 +128,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   Object.assign(config, options.secrets ?? {});
   pulumi.runtime.setAllConfig(config, Object.keys(options.secrets ?? {}));
 
-  const savedEnv = Object.fromEntries(RELEASE_ENV.map((name) => [name, process.env[name]]));
-  for (const name of RELEASE_ENV) delete process.env[name];
+  const savedEnv = Object.fromEntries(RELEASE_ENVIRONMENT_VARIABLES.map((name) => [name, process.env[name]]));
+  for (const name of RELEASE_ENVIRONMENT_VARIABLES) delete process.env[name];
   Object.assign(process.env, options.env ?? {});
   delete require.cache[require.resolve(PROGRAM)];
   try {
@@ -168,3 +161,11 @@ interface RegisterRequest {
 
 export const imagesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Image");
 export const indexesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Index");
+
+/** A refused run: one ReleaseConfigError with the expected message, and nothing registered before it. */
+export function assertRefused(run: ProgramRun, message: RegExp): void {
+  assert.ok(run.error, "the program should have failed");
+  assert.equal(run.error.name, "ReleaseConfigError");
+  assert.match(run.error.message, message);
+  assert.deepEqual(run.registered, [], "nothing may be registered before the input is valid");
+}
