@@ -36,14 +36,11 @@ export interface EnvironmentSecretPlan {
   configKey: string;
 }
 
-export interface GitHubEnvironmentPlan {
-  owner: string;
-  repository: string;
-  environment: string;
-  users: ReviewerRef[];
-  teams: ReviewerRef[];
-  preventSelfReview: boolean;
-  waitTimer: number;
+export interface GitHubEnvironmentPlan
+  extends Pick<
+    GitHubSettings,
+    "owner" | "repository" | "environment" | "users" | "teams" | "preventSelfReview" | "waitTimer"
+  > {
   branchPatterns: string[];
   tagPatterns: string[];
   secrets: EnvironmentSecretPlan[];
