@@ -11,6 +11,17 @@ const ofType = (run: ProgramRun, type: string) => run.registered.filter((r) => r
 const isGitHub = (type: string) =>
   type.startsWith("github:") || type === "pulumi:providers:github" || type === "finsight:github:Environment";
 
+/** Custom deployment policies on, protected-branch mode off: what tag patterns need. */
+const CUSTOM_POLICIES = { protectedBranches: false, customBranchPolicies: true };
+
+/** [branchPattern, tagPattern] of each deployment policy, in registration order. */
+function deployPatterns(run: ProgramRun): unknown[][] {
+  return ofType(run, "repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy").map((p) => [
+    p.inputs.branchPattern,
+    p.inputs.tagPattern,
+  ]);
+}
+
 function variables(run: ProgramRun): Record<string, unknown> {
   return Object.fromEntries(
     ofType(run, "actionsEnvironmentVariable:ActionsEnvironmentVariable").map((v) => [
@@ -28,18 +39,11 @@ describe("demo environment", () => {
     assert.equal(environment.inputs.environment, "demo");
     assert.equal(environment.inputs.repository, "finsight");
     assert.equal(environment.inputs.reviewers, undefined);
-    assert.deepEqual(environment.inputs.deploymentBranchPolicy, {
-      protectedBranches: false,
-      customBranchPolicies: true,
-    });
-    const policies = ofType(run, "repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy");
-    assert.deepEqual(
-      policies.map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
-      [
-        ["main", undefined],
-        [undefined, "v*"],
-      ],
-    );
+    assert.deepEqual(environment.inputs.deploymentBranchPolicy, CUSTOM_POLICIES);
+    assert.deepEqual(deployPatterns(run), [
+      ["main", undefined],
+      [undefined, "v*"],
+    ]);
     const [provider] = run.registered.filter((r) => r.type === "pulumi:providers:github");
     assert.equal(provider.inputs.owner, "acme");
     assert.equal(
@@ -70,15 +74,8 @@ describe("prod environment", () => {
     assert.equal(environment.inputs.environment, "prod");
     assert.deepEqual(environment.inputs.reviewers, [{ users: [], teams: [mockGitHubId("release-managers")] }]);
     assert.equal(environment.inputs.preventSelfReview, true);
-    assert.deepEqual(environment.inputs.deploymentBranchPolicy, {
-      protectedBranches: false,
-      customBranchPolicies: true,
-    });
-    const policies = ofType(run, "repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy");
-    assert.deepEqual(
-      policies.map((p) => [p.inputs.branchPattern, p.inputs.tagPattern]),
-      [[undefined, "v*"]],
-    );
+    assert.deepEqual(environment.inputs.deploymentBranchPolicy, CUSTOM_POLICIES);
+    assert.deepEqual(deployPatterns(run), [[undefined, "v*"]]);
     assert.equal(variables(run).FINSIGHT_BACKEND_IMAGE, run.outputs.imageRef);
     assert.equal(variables(run).FINSIGHT_VARIANT, "full");
   });
