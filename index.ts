@@ -1,27 +1,47 @@
+import * as pulumi from "@pulumi/pulumi";
 import { loadReleaseConfig } from "./src/config";
-import { planRelease } from "./src/plan/release-plan";
+import { planRelease, releaseTargets } from "./src/plan/release-plan";
+import { readRegistryView } from "./src/registry/view";
 import { GitHubEnvironment } from "./src/resources/github-environment";
 import { ReleaseImage } from "./src/resources/release-image";
 
-const { inputs, secrets, githubToken } = loadReleaseConfig();
-const plan = planRelease(inputs);
-const image = new ReleaseImage(plan.variant, { plan, registryPassword: secrets.registryPassword });
-const environment = plan.github
-  ? new GitHubEnvironment(plan.github.environment, {
-      plan: plan.github,
-      imageRef: image.pinnedRef,
-      secrets,
-      token: githubToken,
-    })
-  : undefined;
+// An async program: the registry is read once, before any resource is registered, and every
+// decision of the run (pin, floating tags, downgrade, overwrite) is taken from that one view.
+export = async () => {
+  const { inputs, secrets, githubToken, registryAccess, registryCredentials } = loadReleaseConfig();
+  const targets = releaseTargets(inputs);
+  const registry = targets.questions
+    ? await readRegistryView({ ...registryAccess, repository: targets.repositoryPath }, targets.questions)
+    : ({ status: "not read", reason: "finsight:push is false and no pin is set" } as const);
+  const plan = planRelease(targets, registry);
+  for (const warning of plan.warnings) pulumi.log.warn(warning);
 
-export const variant = plan.variant;
-export const version = plan.version.text;
-export const versionSource = plan.version.source;
-export const repository = plan.repository;
-export const imageRef = image.pinnedRef;
-export const digest = image.digest;
-export const tags = image.tags;
-export const githubEnvironment = environment?.environment;
-export const githubVariables = environment?.variableNames;
-export const githubSecrets = environment?.secretNames;
+  const image = new ReleaseImage(plan.variant, {
+    plan,
+    registryPassword: secrets.registryPassword,
+    tagCredentials: registryCredentials,
+  });
+  const environment = plan.github
+    ? new GitHubEnvironment(plan.github.environment, {
+        plan: plan.github,
+        imageRef: image.pinnedRef,
+        secrets,
+        token: githubToken,
+      })
+    : undefined;
+
+  return {
+    variant: plan.variant,
+    version: plan.version.text,
+    versionSource: plan.version.source,
+    pinnedVersion: plan.pin?.version,
+    repository: plan.repository,
+    imageRef: image.pinnedRef,
+    digest: image.digest,
+    tags: image.tags,
+    floatingTags: image.floatingTags,
+    githubEnvironment: environment?.environment,
+    githubVariables: environment?.variableNames,
+    githubSecrets: environment?.secretNames,
+  };
+};

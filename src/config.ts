@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readReleaseEnvironment } from "./environment";
 import type { PlanInputs } from "./plan/release-plan";
+import type { RegistryAccess } from "./registry/client";
+import { dockerCredentials } from "./registry/docker-credentials";
 import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "./settings";
 import { readSourceFacts } from "./source-facts";
 
@@ -10,6 +12,10 @@ export interface LoadedRelease {
   secrets: Record<string, pulumi.Output<string>>;
   /** `github:token`, when the stack sets it; else the GitHub provider reads GITHUB_TOKEN itself. */
   githubToken?: pulumi.Output<string>;
+  /** How to read the registry before anything is registered (repository filled in by the plan). */
+  registryAccess: Omit<RegistryAccess, "repository">;
+  /** The same credentials for the floating-tag resources, the password a Pulumi secret. */
+  registryCredentials?: { username: string; password: pulumi.Output<string> };
 }
 
 /** True when the key holds a non-empty value; the value itself is not kept or shown. */
@@ -35,9 +41,34 @@ export function loadReleaseConfig(): LoadedRelease {
   // The user name is plain config, but as an environment secret it is stored as one.
   if (settings.registryUsername) secrets.registryUsername = pulumi.secret(settings.registryUsername);
 
+  // The registry must be read before any resource is registered, so its password is needed as text
+  // here: it goes only into the Authorization header of those reads, never into a log, a name or a
+  // resource. What resources get is the secret Output.
+  const host = settings.registry.host;
+  const plainCredentials = settings.registryUsername
+    ? { username: settings.registryUsername, password: pulumi.runtime.getConfig(`${NAMESPACE}:registryPassword`) ?? "" }
+    : dockerCredentials(host, process.env);
+  const registryCredentials = settings.registryUsername
+    ? { username: settings.registryUsername, password: secrets.registryPassword }
+    : plainCredentials
+      ? { username: plainCredentials.username, password: pulumi.secret(plainCredentials.password) }
+      : undefined;
+
   return {
-    inputs: { stack: pulumi.getStack(), settings, env, source: readSourceFacts(settings.context, env) },
+    inputs: {
+      stack: pulumi.getStack(),
+      settings,
+      env,
+      source: readSourceFacts(settings.context, env),
+      preview: pulumi.runtime.isDryRun(),
+    },
     secrets,
     githubToken: new pulumi.Config("github").getSecret("token"),
+    registryAccess: {
+      host,
+      insecure: settings.registryInsecure,
+      ...(plainCredentials ? { credentials: plainCredentials } : {}),
+    },
+    ...(registryCredentials ? { registryCredentials } : {}),
   };
 }

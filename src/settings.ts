@@ -52,6 +52,12 @@ export interface ReleaseSettings {
   hasPulumiAccessToken: boolean;
   /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
   github?: GitHubSettings;
+  /** A rollback: the released version the floating tags and the environment serve (`1.3.2`, `v1.3.2`). */
+  pin?: string;
+  /** Release a version lower than the highest released one, on purpose. */
+  allowDowngrade: boolean;
+  /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
+  registryInsecure: boolean;
   /** OCI labels that only the stack can know. */
   sourceUrl?: string;
   licenses?: string;
@@ -80,6 +86,9 @@ export const CONFIG_KEYS = [
   "registryUsername",
   "sourceUrl",
   "licenses",
+  "pin",
+  "allowDowngrade",
+  "registryInsecure",
   ...OBJECT_CONFIG_KEYS,
 ] as const;
 
@@ -249,6 +258,9 @@ export function parseSettings(raw: RawConfig, stack: string, isSecretSet: (key: 
     hasRegistryPassword,
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),
+    pin: optionalText(raw, "pin"),
+    allowDowngrade: booleanSetting(raw, "allowDowngrade"),
+    registryInsecure: booleanSetting(raw, "registryInsecure"),
     sourceUrl: parseSourceUrl(raw),
     licenses: optionalText(raw, "licenses"),
   };

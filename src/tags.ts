@@ -37,11 +37,19 @@ export interface SkippedTag {
   reason: string;
 }
 
+/**
+ * The releases a floating tag follows: every release (`latest`, `demo`), one major (`v1`) or one
+ * minor (`v1.4`). It moves only to the highest stable release of its line.
+ */
+export type TagLine = "all" | "major" | "minor";
+
 export interface TagPlan {
   /** Tags that name this build alone; never moved once pushed. The first is the release's own tag. */
   exact: string[];
   /** Tags that follow the newest release of a line (`latest`, `v1`, `v1.4`, `demo`). */
   floating: string[];
+  /** The line each floating tag follows. */
+  floatingLines: Record<string, TagLine>;
   /** Floating templates that this version does not get, and why. */
   skipped: SkippedTag[];
   /** Whether a template changes on every run (`{{runId}}`), so every `pulumi up` pushes again. */
@@ -118,7 +126,7 @@ function render(template: string, uses: Placeholder[], facts: TagFacts): string 
 }
 
 export function planTags(templates: readonly string[], facts: TagFacts): TagPlan {
-  const plan: TagPlan = { exact: [], floating: [], skipped: [], changesEveryRun: false };
+  const plan: TagPlan = { exact: [], floating: [], floatingLines: {}, skipped: [], changesEveryRun: false };
   for (const template of templates) {
     const uses = placeholdersOf(template);
     const immutable = uses.some((name) => IMMUTABLE_PLACEHOLDERS.includes(name));
@@ -131,8 +139,13 @@ export function planTags(templates: readonly string[], facts: TagFacts): TagPlan
       }
     }
     const tag = render(template, uses, facts);
-    const list = immutable ? plan.exact : plan.floating;
-    if (!plan.exact.includes(tag) && !plan.floating.includes(tag)) list.push(tag);
+    if (plan.exact.includes(tag) || plan.floating.includes(tag)) continue;
+    if (immutable) {
+      plan.exact.push(tag);
+    } else {
+      plan.floating.push(tag);
+      plan.floatingLines[tag] = uses.includes("minor") ? "minor" : uses.includes("major") ? "major" : "all";
+    }
   }
   if (plan.exact.length === 0) {
     throw invalidSetting(

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parseGitHubSettings, planGitHubEnvironment } from "../src/github-environment";
 import { assertRefused, mockGitHubId, type ProgramRun, runProgram } from "./support/program";
+import { REGISTRY_PASSWORD, REGISTRY_USER } from "./support/registry";
 
 const ENV = {
   RELEASE_VERSION: "1.4.0",
@@ -49,13 +51,14 @@ describe("demo environment", () => {
     assert.equal(
       ofType(run, "actionsEnvironmentSecret:ActionsEnvironmentSecret").length,
       0,
-      "GHCR needs no registry secret",
+      "the ambient docker login (the workflow token, for GHCR) needs no registry secret",
     );
   });
 
   it("variables carry the digest-pinned ref the stack pushed, its version and variant", async () => {
     const run = await runProgram({ stack: "demo", env: ENV });
-    assert.match(String(run.outputs.imageRef), /^ghcr\.io\/acme\/finsight-backend:demo-v1\.4\.0@sha256:[0-9a-f]{64}$/);
+    assert.equal(run.outputs.imageRef, `${run.outputs.repository}:demo-v1.4.0@${run.outputs.digest}`);
+    assert.match(String(run.outputs.digest), /^sha256:[0-9a-f]{64}$/);
     assert.deepEqual(variables(run), {
       FINSIGHT_BACKEND_IMAGE: run.outputs.imageRef,
       FINSIGHT_VERSION: "1.4.0",
@@ -108,11 +111,10 @@ describe("prod environment", () => {
       env: ENV,
       config: {
         "finsight:github": JSON.stringify(github),
-        "finsight:registry": "docker.io/acme",
-        "finsight:registryUsername": "release-bot",
+        "finsight:registryUsername": REGISTRY_USER,
       },
       secrets: {
-        "finsight:registryPassword": "s3cret-pw",
+        "finsight:registryPassword": REGISTRY_PASSWORD,
         "finsight:pulumiAccessToken": "pul-s3cret",
         "finsight:slackWebhook": "hook-s3cret",
       },
@@ -137,7 +139,21 @@ describe("prod environment", () => {
       "PULUMI_ACCESS_TOKEN",
       "SLACK_WEBHOOK",
     ]);
-    assert.doesNotMatch(JSON.stringify(run.outputs), /s3cret/);
+    assert.doesNotMatch(JSON.stringify(run.outputs), /s3cret|registry-test-password/);
+  });
+
+  it("GHCR logs in with the workflow token: a user name there adds no DOCKER_* secret", () => {
+    const facts = { variant: "full" as const, version: "1.4.0", hasPulumiAccessToken: false, push: true };
+    const settings = parseGitHubSettings(JSON.stringify({ owner: "acme", repository: "finsight" }), "prod");
+    assert.ok(settings);
+    const names = (registryHost: string) =>
+      planGitHubEnvironment(settings, {
+        ...facts,
+        registryHost,
+        registryUsername: "release-bot",
+      }).secrets.map((secret) => secret.name);
+    assert.deepEqual(names("ghcr.io"), []);
+    assert.deepEqual(names("docker.io"), ["DOCKER_USERNAME", "DOCKER_PASSWORD"]);
   });
 
   it("enabled: false registers no GitHub resource at all", async () => {

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import type { ReleasePlan } from "../src/plan/release-plan";
-import { imagesOf, indexesOf, PROJECT_DIR, runProgram } from "./support/program";
+import { floatingTagsOf, imagesOf, indexesOf, PROJECT_DIR, runProgram, testRegistry } from "./support/program";
 
 const TSX = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
 const CLI = path.join(PROJECT_DIR, "src", "cli", "plan.ts");
@@ -24,7 +24,15 @@ function plan(args: string[], env: Record<string, string> = ENV): string {
 describe("npm run plan", () => {
   for (const stack of ["demo", "prod"]) {
     it(`prints exactly the resource inputs that pulumi up registers (${stack})`, async () => {
-      const printed = JSON.parse(plan(["--stack", stack, "--json"])) as ReleasePlan;
+      // Both read the same real registry, logged in the same way (a docker config file).
+      const { registry, dockerConfig } = await testRegistry();
+      const printed = JSON.parse(
+        plan(["--stack", stack, "--json", "--registry", "--config", `finsight:registry=${registry.host}/acme`], {
+          ...ENV,
+          DOCKER_CONFIG: dockerConfig,
+        }),
+      ) as ReleasePlan;
+      assert.equal(printed.registry.status, "read");
       const run = await runProgram({ stack, env: ENV });
       assert.equal(run.error, undefined);
       const registered = imagesOf(run);
@@ -35,7 +43,14 @@ describe("npm run plan", () => {
         for (const [field, value] of Object.entries(build)) assert.deepEqual(registered[i].inputs[field], value, field);
       }
       assert.equal(indexesOf(run).length, printed.indexes.length);
-      assert.deepEqual(run.outputs.tags, printed.pushedTags);
+      assert.deepEqual(
+        Object.keys(floatingTagsOf(run)),
+        printed.floatingTags.map((tag) => tag.tag),
+      );
+      assert.deepEqual(run.outputs.tags, [
+        ...printed.pushedTags,
+        ...printed.floatingTags.map((tag) => `${printed.repository}:${tag.tag}`),
+      ]);
       assert.equal(run.outputs.version, printed.version.text);
     });
   }
@@ -50,6 +65,8 @@ describe("npm run plan", () => {
     const table = plan(["--stack", "prod"]);
     assert.match(table, /^version\s+1\.4\.0 \(from RELEASE_VERSION\)$/m);
     assert.match(table, /^floating tags\s+v1\.4, v1, latest$/m);
+    assert.match(table, /^registry\s+not read: npm run plan reads the registry only with --registry$/m);
+    assert.match(table, /^tag latest\s+-> this release: 1\.4\.0 is the highest stable release of all releases$/m);
     assert.match(table, /^ {2}build args\s+USE_LIGHT=0, SOURCE_DATE_EPOCH=1795168800$/m);
   });
 

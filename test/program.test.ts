@@ -1,8 +1,21 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { imagesOf, indexesOf, runProgram } from "./support/program";
+import { before, describe, it } from "node:test";
+import { BUILD_INPUTS_LABEL } from "../src/plan/release-guards";
+import {
+  FLOATING_TAG_TYPE,
+  floatingTagsOf,
+  imagesOf,
+  indexesOf,
+  runProgram,
+  testRegistryLocation,
+} from "./support/program";
+import { REGISTRY_PASSWORD, REGISTRY_USER } from "./support/registry";
 
-const REPO = "ghcr.io/acme/finsight-backend";
+// The shipped stacks' ghcr.io/acme, moved onto the test registry (see support/program.ts).
+let REPO = "";
+before(async () => {
+  REPO = `${await testRegistryLocation()}/finsight-backend`;
+});
 const SHA = "4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 // 2026-11-20T10:00:00Z: the commit time, which becomes the created label.
 const CI_ENV = { GITHUB_REF_TYPE: "tag", GITHUB_REF_NAME: "v1.4.0", GITHUB_SHA: SHA, SOURCE_DATE_EPOCH: "1795168800" };
@@ -15,7 +28,9 @@ describe("Pulumi.demo.yaml", () => {
     assert.equal(others.length, 0);
     assert.equal(image.name, "finsight-backend-demo");
     assert.deepEqual(image.inputs.buildArgs, { USE_LIGHT: "1", SKIP_ML: "1", SOURCE_DATE_EPOCH: "1795168800" });
-    assert.deepEqual(image.inputs.tags, [`${REPO}:demo-v1.4.0`, `${REPO}:demo`]);
+    // The build pushes the immutable tag only; the floating tag is moved to its digest separately.
+    assert.deepEqual(image.inputs.tags, [`${REPO}:demo-v1.4.0`]);
+    assert.deepEqual(floatingTagsOf(run), { demo: run.outputs.digest });
     assert.equal(image.inputs.push, true);
     assert.deepEqual(image.inputs.platforms, ["linux/amd64"]);
     assert.deepEqual(image.inputs.context, { location: "finsight" });
@@ -36,7 +51,9 @@ describe("Pulumi.demo.yaml", () => {
         },
       },
     ]);
-    assert.deepEqual(image.inputs.labels, {
+    const { [BUILD_INPUTS_LABEL]: buildInputs, ...labels } = image.inputs.labels as Record<string, string>;
+    assert.match(buildInputs, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(labels, {
       "org.opencontainers.image.title": "finsight-backend",
       "org.opencontainers.image.description":
         "FinSight backend, light demo build (requirements.light.txt, ML disabled)",
@@ -56,6 +73,7 @@ describe("Pulumi.demo.yaml", () => {
     assert.match(digest, /^sha256:[0-9a-f]{64}$/);
     assert.equal(imageRef, `${REPO}:demo-v1.4.0@${digest}`);
     assert.deepEqual(tags, [`${REPO}:demo-v1.4.0`, `${REPO}:demo`]);
+    assert.deepEqual(run.outputs.floatingTags, { demo: digest });
     assert.equal(version, "1.4.0");
     assert.equal(versionSource, "git tag");
     assert.equal(variant, "demo");
@@ -69,7 +87,9 @@ describe("Pulumi.prod.yaml", () => {
     const [image] = imagesOf(run);
     assert.equal(image.name, "finsight-backend-full");
     assert.deepEqual(image.inputs.buildArgs, { USE_LIGHT: "0", SOURCE_DATE_EPOCH: "1795168800" });
-    assert.deepEqual(image.inputs.tags, [`${REPO}:v1.4.0`, `${REPO}:v1.4`, `${REPO}:v1`, `${REPO}:latest`]);
+    assert.deepEqual(image.inputs.tags, [`${REPO}:v1.4.0`]);
+    const digest = run.outputs.digest;
+    assert.deepEqual(floatingTagsOf(run), { "v1.4": digest, v1: digest, latest: digest });
     assert.equal(image.inputs.buildOnPreview, false);
     assert.deepEqual(image.inputs.cacheFrom, [
       { registry: { ref: `${REPO}:buildcache-full` } },
@@ -83,6 +103,7 @@ describe("Pulumi.prod.yaml", () => {
   it("a release candidate gets its exact tag only: never latest, v1.5 or v1", async () => {
     const run = await runProgram({ stack: "prod", env: { RELEASE_VERSION: "1.5.0-rc.1" } });
     assert.deepEqual(imagesOf(run)[0].inputs.tags, [`${REPO}:v1.5.0-rc.1`]);
+    assert.deepEqual(floatingTagsOf(run), {});
   });
 
   it("stack config version wins over the environment", async () => {
@@ -91,23 +112,37 @@ describe("Pulumi.prod.yaml", () => {
     assert.equal(run.outputs.versionSource, "config");
   });
 
-  it("registry credentials reach docker-build as a secret, keyed by the registry host", async () => {
+  it("registry credentials reach docker-build and the floating tags as secrets, keyed by the registry host", async () => {
     const run = await runProgram({
       stack: "prod",
       env: CI_ENV,
-      config: { "finsight:registry": "docker.io/acme", "finsight:registryUsername": "release-bot" },
-      secrets: { "finsight:registryPassword": "s3cret-pw" },
+      config: { "finsight:registryUsername": REGISTRY_USER },
+      secrets: { "finsight:registryPassword": REGISTRY_PASSWORD },
     });
     assert.equal(run.error, undefined);
     const [image] = imagesOf(run);
     assert.deepEqual(image.secretInputs, ["registries.0.password"]);
     const registries = image.inputs.registries as { address: string; username: string }[];
-    assert.equal(registries[0].address, "docker.io");
-    assert.equal(registries[0].username, "release-bot");
-    assert.doesNotMatch(JSON.stringify(run.outputs), /s3cret-pw/);
+    assert.equal(registries[0].address, REPO.split("/")[0]);
+    assert.equal(registries[0].username, REGISTRY_USER);
+    const tags = run.registered.filter((r) => r.type === FLOATING_TAG_TYPE);
+    assert.equal(tags.length, 3);
+    for (const tag of tags) {
+      assert.deepEqual(tag.secretInputs, ["password"]);
+      assert.equal(tag.inputs.username, REGISTRY_USER);
+    }
+    assert.doesNotMatch(JSON.stringify(run.outputs), new RegExp(REGISTRY_PASSWORD));
   });
 
-  it("several platforms: one cached image per platform joined by an index per tag", async () => {
+  it("without stack credentials the docker login for the host is used, still as a secret", async () => {
+    const run = await runProgram({ stack: "prod", env: CI_ENV });
+    assert.equal(imagesOf(run)[0].inputs.registries, undefined, "docker-build uses the ambient login itself");
+    const [tag] = run.registered.filter((r) => r.type === FLOATING_TAG_TYPE);
+    assert.equal(tag.inputs.username, REGISTRY_USER);
+    assert.deepEqual(tag.secretInputs, ["password"]);
+  });
+
+  it("several platforms: one cached image per platform joined by an index under the release tag", async () => {
     const run = await runProgram({
       stack: "prod",
       env: CI_ENV,
@@ -136,8 +171,10 @@ describe("Pulumi.prod.yaml", () => {
     const indexes = indexesOf(run);
     assert.deepEqual(
       indexes.map((i) => i.inputs.tag),
-      [`${REPO}:v1.4.0`, `${REPO}:v1.4`, `${REPO}:v1`, `${REPO}:latest`],
+      [`${REPO}:v1.4.0`],
     );
+    const digest = String(run.outputs.digest);
+    assert.deepEqual(floatingTagsOf(run), { "v1.4": digest, v1: digest, latest: digest });
     for (const index of indexes) {
       assert.equal((index.inputs.sources as string[]).length, 2);
       assert.match((index.inputs.sources as string[])[1], new RegExp(`^${REPO}:v1\\.4\\.0-linux-arm64@sha256:`));

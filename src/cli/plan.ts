@@ -1,24 +1,61 @@
 /**
- * `npm run plan -- --stack demo [--version 1.5.0-rc.1] [--json]`: prints what `pulumi up` would build
- * and push for a stack, from the shipped stack files and the same planning code as the program,
- * without the Pulumi CLI, credentials, Docker or a registry.
+ * `npm run plan -- --stack demo [--version 1.5.0-rc.1] [--config finsight:pin=1.3.2] [--registry] [--json]`:
+ * prints what `pulumi up` would build, push and re-point for a stack, from the shipped stack files
+ * and the same planning code as the program, without the Pulumi CLI or Docker. Offline by default;
+ * `--registry` reads the registry (with the ambient docker login) as `pulumi up` does.
  */
 import { parseArgs } from "node:util";
 import { readReleaseEnvironment } from "../environment";
 import { ReleaseConfigError } from "../errors";
-import { planRelease, type ReleasePlan } from "../plan/release-plan";
+import { planRelease, type ReleasePlan, releaseTargets } from "../plan/release-plan";
+import { dockerCredentials } from "../registry/docker-credentials";
+import { type RegistryView, readRegistryView } from "../registry/view";
 import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "../settings";
 import { readSourceFacts } from "../source-facts";
 import { readStackConfig } from "../stack-files";
 
-export function planForStack(projectDir: string, stack: string, env: NodeJS.ProcessEnv, version?: string): ReleasePlan {
+export interface PlanOptions {
+  version?: string;
+  /** Fully qualified config overrides (`finsight:pin` → `1.3.2`), as `pulumi preview --config` takes them. */
+  config?: Record<string, string>;
+  /** Read the registry as `pulumi up` does; otherwise the plan says it was not read. */
+  readRegistry?: boolean;
+}
+
+export async function planForStack(
+  projectDir: string,
+  stack: string,
+  env: NodeJS.ProcessEnv,
+  options: PlanOptions = {},
+): Promise<ReleasePlan> {
   const { values, secureKeys } = readStackConfig(projectDir, stack);
-  const raw: RawConfig = Object.fromEntries(CONFIG_KEYS.map((key) => [key, values[`${NAMESPACE}:${key}`]]));
-  const settings = parseSettings(version ? { ...raw, version } : raw, stack, (key) =>
+  const merged = { ...values, ...options.config };
+  const raw: RawConfig = Object.fromEntries(CONFIG_KEYS.map((key) => [key, merged[`${NAMESPACE}:${key}`]]));
+  const settings = parseSettings(options.version ? { ...raw, version: options.version } : raw, stack, (key) =>
     secureKeys.includes(`${NAMESPACE}:${key}`),
   );
   const releaseEnv = readReleaseEnvironment(env);
-  return planRelease({ stack, settings, env: releaseEnv, source: readSourceFacts(settings.context, releaseEnv) });
+  const targets = releaseTargets({
+    stack,
+    settings,
+    env: releaseEnv,
+    source: readSourceFacts(settings.context, releaseEnv),
+    preview: true,
+  });
+  let registry: RegistryView = { status: "not read", reason: "npm run plan reads the registry only with --registry" };
+  if (options.readRegistry && targets.questions) {
+    const credentials = dockerCredentials(settings.registry.host, env);
+    registry = await readRegistryView(
+      {
+        host: settings.registry.host,
+        repository: targets.repositoryPath,
+        insecure: settings.registryInsecure,
+        ...(credentials ? { credentials } : {}),
+      },
+      targets.questions,
+    );
+  }
+  return planRelease(targets, registry);
 }
 
 const list = (items: readonly string[]) => (items.length ? items.join(", ") : "-");
@@ -36,6 +73,15 @@ export function formatPlan(plan: ReleasePlan): string {
     ["release tag", plan.releaseTag],
     ["exact tags", list(plan.tags.exact)],
     ["floating tags", list(plan.tags.floating)],
+    ...(plan.pin
+      ? [["pinned", `${plan.pin.version}: ${plan.pin.ref} (rollback: nothing is built)`] as [string, string]]
+      : []),
+    [
+      "registry",
+      plan.registry.status === "read"
+        ? `read (${plan.registry.requests} requests), released: ${list(plan.registry.released)}`
+        : `${plan.registry.status}: ${plan.registry.reason}`,
+    ],
     ...plan.tags.skipped.map((skip): [string, string] => ["not tagged", `${skip.template}: ${skip.reason}`]),
     ["credentials", plan.registryUsername ? `${plan.registryUsername} @ ${plan.registryHost}` : "ambient docker login"],
   ];
@@ -56,6 +102,10 @@ export function formatPlan(plan: ReleasePlan): string {
     );
   }
   for (const index of plan.indexes) rows.push(["index", `${index.tag} <- ${list(index.sources)}`]);
+  for (const tag of plan.floatingTags) {
+    const target = tag.target.kind === "release" ? "this release" : (tag.target.version ?? tag.target.reference);
+    rows.push([`tag ${tag.tag}`, `-> ${target}: ${tag.reason}`]);
+  }
   if (plan.github) {
     const env = plan.github;
     const reviewerText = (refs: typeof env.users) => refs.map((ref) => ("id" in ref ? `#${ref.id}` : ref.name));
@@ -71,21 +121,45 @@ export function formatPlan(plan: ReleasePlan): string {
     );
   }
   for (const note of plan.notes) rows.push(["note", note]);
+  for (const warning of plan.warnings) rows.push(["warning", warning]);
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { stack: { type: "string" }, version: { type: "string" }, json: { type: "boolean", default: false } },
+    options: {
+      stack: { type: "string" },
+      version: { type: "string" },
+      config: { type: "string", short: "c", multiple: true },
+      registry: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
   });
+  const config: Record<string, string> = {};
+  for (const pair of values.config ?? []) {
+    const equals = pair.indexOf("=");
+    if (equals <= 0) {
+      process.stderr.write(
+        `error: --config takes key=value, such as finsight:pin=1.3.2, got ${JSON.stringify(pair)}\n`,
+      );
+      return 2;
+    }
+    config[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
   if (!values.stack) {
-    process.stderr.write("usage: npm run plan -- --stack <demo|prod> [--version 1.5.0-rc.1] [--json]\n");
+    process.stderr.write(
+      "usage: npm run plan -- --stack <demo|prod> [--version 1.5.0-rc.1] [--config finsight:key=value ...] [--registry] [--json]\n",
+    );
     return 2;
   }
   try {
-    const plan = planForStack(process.cwd(), values.stack, process.env, values.version);
+    const plan = await planForStack(process.cwd(), values.stack, process.env, {
+      version: values.version,
+      config,
+      readRegistry: values.registry,
+    });
     process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
     return 0;
   } catch (error) {
@@ -97,4 +171,8 @@ function main(argv: string[]): number {
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

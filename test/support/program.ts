@@ -5,10 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { after } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { RELEASE_ENVIRONMENT_VARIABLES } from "../../src/environment";
 import { readStackConfig } from "../../src/stack-files";
+import { REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, type TestRegistry } from "./registry";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 const PROGRAM = path.join(PROJECT_DIR, "index.ts");
@@ -26,9 +30,40 @@ export interface Registered {
   secretInputs: string[];
 }
 
+/**
+ * Every program run reads a real registry, as `pulumi up` does: one docker-registry per test file,
+ * started on first use and stopped after the file's tests. Runs log in to it the way CI does, with
+ * a docker config file (as docker/login-action writes it), unless a test sets credentials itself.
+ */
+let shared: Promise<{ registry: TestRegistry; dockerConfig: string }> | undefined;
+
+export async function testRegistry(): Promise<{ registry: TestRegistry; dockerConfig: string }> {
+  shared ??= startRegistry().then((registry) => {
+    const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-docker-config-"));
+    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
+    fs.writeFileSync(path.join(dockerConfig, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    return { registry, dockerConfig };
+  });
+  return shared;
+}
+
+after(async () => {
+  if (!shared) return;
+  const { registry, dockerConfig } = await shared;
+  await registry.stop();
+  fs.rmSync(dockerConfig, { recursive: true, force: true });
+});
+
+/** The namespace the shipped stacks use, moved onto the test registry: `127.0.0.1:<port>/acme`. */
+export async function testRegistryLocation(namespace = "acme"): Promise<string> {
+  return `${(await testRegistry()).registry.host}/${namespace}`;
+}
+
 export interface ProgramRun {
   registered: Registered[];
   outputs: Record<string, unknown>;
+  /** Messages the program sent to `pulumi.log.warn` (shown by the CLI as warnings). */
+  warnings: string[];
   error?: Error;
 }
 
@@ -43,6 +78,9 @@ export interface RunOptions {
   preview?: boolean;
 }
 
+/** The type token Pulumi gives the FloatingTag dynamic resource (module "finsight", type "FloatingTag"). */
+export const FLOATING_TAG_TYPE = "pulumi-nodejs:dynamic/finsight:FloatingTag";
+
 /** The docker-build provider's outputs: a pushed Image gets a manifest digest and `ref` = first tag@digest. */
 function providerState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const digest = `sha256:${createHash("sha256").update(JSON.stringify(inputs)).digest("hex")}`;
@@ -52,6 +90,8 @@ function providerState(type: string, inputs: Record<string, unknown>): Record<st
     return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0]}@${digest}` : (tags[0] ?? "") };
   }
   if (type === "docker-build:index:Index") return { ...inputs, ref: `${inputs.tag}@${digest}` };
+  // The floating-tag provider leaves the tag on the source's digest (test/floating-tag.test.ts shows it does).
+  if (type === FLOATING_TAG_TYPE) return { ...inputs, digest: inputs.source, previousDigest: "" };
   return inputs;
 }
 
@@ -119,8 +159,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     return register(req, callback);
   };
 
+  const { registry, dockerConfig } = await testRegistry();
   const { values } = readStackConfig(PROJECT_DIR, options.stack);
-  const config: Record<string, string> = { ...values };
+  const config: Record<string, string> = { ...values, "finsight:registry": `${registry.host}/acme` };
   for (const [key, value] of Object.entries(options.config ?? {})) {
     if (value === undefined) delete config[key];
     else config[key] = value;
@@ -130,20 +171,34 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 
   const savedEnv = Object.fromEntries(RELEASE_ENVIRONMENT_VARIABLES.map((name) => [name, process.env[name]]));
   for (const name of RELEASE_ENVIRONMENT_VARIABLES) delete process.env[name];
+  const savedDockerConfig = process.env.DOCKER_CONFIG;
+  process.env.DOCKER_CONFIG = dockerConfig;
   Object.assign(process.env, options.env ?? {});
   delete require.cache[require.resolve(PROGRAM)];
+  const warnings: string[] = [];
+  const log = pulumi.log as { warn: typeof pulumi.log.warn };
+  const warn = log.warn;
+  log.warn = async (message: string) => {
+    warnings.push(message);
+  };
   try {
-    const program = require(PROGRAM) as Record<string, unknown>;
+    // index.ts exports an async function, as a Pulumi program may: the engine calls it and awaits it.
+    const program = require(PROGRAM) as () => Promise<Record<string, unknown>>;
+    const exported = await program();
     const outputs: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(program)) {
+    for (const [name, value] of Object.entries(exported)) {
+      if (value === undefined) continue;
       outputs[name] = pulumi.Output.isInstance(value) ? await settle(value) : value;
     }
-    return { registered, outputs };
+    return { registered, outputs, warnings };
   } catch (error) {
-    return { registered, outputs: {}, error: error as Error };
+    return { registered, outputs: {}, warnings, error: error as Error };
   } finally {
+    log.warn = warn;
     // Let every registration of this run reach the mock monitor before the next run replaces it.
     await pulumi.runtime.disconnect();
+    if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
+    else process.env.DOCKER_CONFIG = savedDockerConfig;
     for (const [name, value] of Object.entries(savedEnv)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -161,6 +216,14 @@ interface RegisterRequest {
 
 export const imagesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Image");
 export const indexesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Index");
+/** The floating tags a run manages, by tag, with the image each points at. */
+export function floatingTagsOf(run: ProgramRun): Record<string, string> {
+  return Object.fromEntries(
+    run.registered
+      .filter((r) => r.type === FLOATING_TAG_TYPE)
+      .map((r) => [r.inputs.tag as string, r.inputs.source as string]),
+  );
+}
 
 /** A refused run: one ReleaseConfigError with the expected message, and nothing registered before it. */
 export function assertRefused(run: ProgramRun, message: RegExp): void {

@@ -1,0 +1,123 @@
+import * as pulumi from "@pulumi/pulumi";
+import { RegistryClient } from "../registry/client";
+
+/**
+ * A floating tag (`latest`, `v1`, `v1.4`, `demo`) as a resource of its own, pointed at an image that
+ * is already in the registry by copying that image's manifest bytes under the tag, as `crane tag`
+ * does. The tag then has exactly the digest of the release it names, whatever the manifest's kind.
+ *
+ * Why not a docker-build `Index` with one source: `imagetools create` keeps the digest only when
+ * the source is already an index; a single-platform manifest gets wrapped in a new index with a
+ * digest of its own (buildx `--prefer-index`, util/imagetools/create.go). Users verify a rollback
+ * by comparing digests, so the tag must resolve to the pinned release's own digest.
+ *
+ * Pulumi serialises this provider into the state and runs it without TypeScript, so it uses only
+ * the self-contained registry client.
+ */
+
+export interface FloatingTagInputs {
+  /** Registry host with port (`ghcr.io`). */
+  host: pulumi.Input<string>;
+  /** Repository path below the host (`acme/finsight-backend`). */
+  repository: pulumi.Input<string>;
+  tag: pulumi.Input<string>;
+  /** The image it points at: a digest (`sha256:…`), always, once the release is known. */
+  source: pulumi.Input<string>;
+  /** Plain HTTP to a registry off loopback (finsight:registryInsecure). */
+  insecure: pulumi.Input<boolean>;
+  username?: pulumi.Input<string>;
+  /** Always a Pulumi secret; never returned among the outputs. */
+  password?: pulumi.Input<string>;
+}
+
+interface TagProps {
+  host: string;
+  repository: string;
+  tag: string;
+  source: string;
+  insecure: boolean;
+  username?: string;
+  password?: string;
+}
+
+interface TagOuts {
+  host: string;
+  repository: string;
+  tag: string;
+  source: string;
+  insecure: boolean;
+  /** What the tag resolves to after this update: equal to the source's digest. */
+  digest: string;
+  /** What the tag resolved to before this update, if it existed: the way back. */
+  previousDigest: string;
+}
+
+async function pointTag(props: TagProps): Promise<TagOuts> {
+  const client = new RegistryClient({
+    host: props.host,
+    repository: props.repository,
+    insecure: props.insecure,
+    ...(props.username && props.password
+      ? { credentials: { username: props.username, password: props.password } }
+      : {}),
+  });
+  const manifest = await client.getManifest(props.source);
+  if (!manifest) {
+    throw new Error(`${client.describe()} has no image ${props.source}, so tag ${props.tag} cannot point at it`);
+  }
+  const previousDigest = (await client.manifestDigest(props.tag)) ?? "";
+  const digest = previousDigest === manifest.digest ? previousDigest : await client.putManifest(props.tag, manifest);
+  if (digest !== manifest.digest) {
+    throw new Error(`${client.describe()} stored tag ${props.tag} as ${digest}, not ${manifest.digest}`);
+  }
+  return {
+    host: props.host,
+    repository: props.repository,
+    tag: props.tag,
+    source: props.source,
+    insecure: props.insecure,
+    digest,
+    previousDigest,
+  };
+}
+
+const location = (props: { host: string; repository: string; tag: string }) =>
+  `${props.host}/${props.repository}:${props.tag}`;
+
+export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
+  async diff(_id: string, olds: TagOuts, news: TagProps): Promise<pulumi.dynamic.DiffResult> {
+    // Credentials are not compared (as docker-build compares registries by address and user only):
+    // a rotated token must not look like a release.
+    const replaces = (["host", "repository", "tag"] as const).filter((key) => olds[key] !== news[key]);
+    const changes = [...replaces, ...(["source", "insecure"] as const).filter((key) => olds[key] !== news[key])];
+    return { changes: changes.length > 0, replaces, deleteBeforeReplace: false };
+  },
+  async create(inputs: TagProps): Promise<pulumi.dynamic.CreateResult> {
+    return { id: location(inputs), outs: await pointTag(inputs) };
+  },
+  async update(_id: string, _olds: TagOuts, news: TagProps): Promise<pulumi.dynamic.UpdateResult> {
+    return { outs: await pointTag(news) };
+  },
+  // Deliberately nothing: a tag left behind still names a release someone may run. The resource
+  // also has retainOnDelete; old tags are the registry's lifecycle rules to prune.
+  async delete(): Promise<void> {},
+};
+
+export class FloatingTag extends pulumi.dynamic.Resource {
+  // `declare`, not a field: with ES2022 class fields a plain declaration would reset the outputs
+  // that the base constructor has just set.
+  declare public readonly digest: pulumi.Output<string>;
+  declare public readonly previousDigest: pulumi.Output<string>;
+
+  constructor(name: string, args: FloatingTagInputs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      floatingTagProvider,
+      name,
+      { ...args, digest: undefined, previousDigest: undefined },
+      // A tag is never deleted from the registry, whatever happens to this resource.
+      { ...opts, retainOnDelete: true },
+      "finsight",
+      "FloatingTag",
+    );
+  }
+}

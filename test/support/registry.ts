@@ -1,0 +1,154 @@
+/**
+ * A real OCI registry for tests: Debian's `docker-registry` (distribution 2.8) on a loopback port,
+ * with basic auth from an htpasswd file, its storage in a temporary directory that goes with it.
+ * Images are seeded through the registry's own upload API, so no Docker engine or base image is needed.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const REGISTRY_USER = "release-bot";
+export const REGISTRY_PASSWORD = "registry-test-password";
+
+export interface TestRegistry {
+  /** `127.0.0.1:<port>` */
+  host: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRegistry(): Promise<TestRegistry> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-registry-"));
+  const htpasswd = execFileSync("htpasswd", ["-Bbn", REGISTRY_USER, REGISTRY_PASSWORD], { encoding: "utf8" });
+  fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd);
+  const port = await freePort();
+  fs.writeFileSync(
+    path.join(dir, "config.yml"),
+    [
+      "version: 0.1",
+      "log: { level: error }",
+      `storage: { filesystem: { rootdirectory: ${path.join(dir, "data")} } }`,
+      `http: { addr: "127.0.0.1:${port}" }`,
+      `auth: { htpasswd: { realm: finsight-test, path: ${path.join(dir, "htpasswd")} } }`,
+      "",
+    ].join("\n"),
+  );
+  const child = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const host = `127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
+      if (response.status === 401 || response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`docker-registry did not start on ${host}: ${stderr.trim()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { host, stop };
+}
+
+const basic = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64")}`;
+const digestOf = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+async function uploadBlob(host: string, repository: string, bytes: Buffer): Promise<string> {
+  const digest = digestOf(bytes);
+  const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, {
+    method: "POST",
+    headers: { authorization: basic },
+  });
+  if (start.status !== 202) throw new Error(`blob upload start: HTTP ${start.status} ${await start.text()}`);
+  const location = new URL(start.headers.get("location") as string, `http://${host}`);
+  location.searchParams.set("digest", digest);
+  const put = await fetch(location, {
+    method: "PUT",
+    headers: { authorization: basic, "content-type": "application/octet-stream" },
+    body: new Uint8Array(bytes),
+  });
+  if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${await put.text()}`);
+  return digest;
+}
+
+export async function putManifest(host: string, repository: string, tag: string, manifest: object): Promise<string> {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const mediaType = (manifest as { mediaType: string }).mediaType;
+  const response = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { authorization: basic, "content-type": mediaType },
+    body: new Uint8Array(bytes),
+  });
+  if (response.status !== 201) throw new Error(`manifest ${tag}: HTTP ${response.status} ${await response.text()}`);
+  return digestOf(bytes);
+}
+
+export interface SeedImage {
+  labels?: Record<string, string>;
+  /** Content of the one layer; differing content gives a differing digest. */
+  content?: string;
+  architecture?: string;
+}
+
+/** Uploads a one-layer image (a few bytes of layer, its config, an OCI manifest: the registry does not unpack layers) under `tag`; returns its digest. */
+export async function pushImage(host: string, repository: string, tag: string, image: SeedImage = {}): Promise<string> {
+  const layer = Buffer.from(image.content ?? `finsight ${tag}`);
+  const layerDigest = await uploadBlob(host, repository, layer);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: image.architecture ?? "amd64",
+      os: "linux",
+      config: { Labels: image.labels ?? {} },
+      rootfs: { type: "layers", diff_ids: [layerDigest] },
+    }),
+  );
+  const configDigest = await uploadBlob(host, repository, config);
+  return putManifest(host, repository, tag, {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: layerDigest, size: layer.length }],
+  });
+}
+
+/** The digest a tag resolves to now, read with a plain authenticated HEAD (independent of the client under test). */
+export async function tagDigest(host: string, repository: string, tag: string): Promise<string | undefined> {
+  const response = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: {
+      authorization: basic,
+      accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+    },
+  });
+  if (response.status === 404) return undefined;
+  if (response.status !== 200) throw new Error(`HEAD ${tag}: HTTP ${response.status}`);
+  return response.headers.get("docker-content-digest") ?? undefined;
+}
