@@ -11,7 +11,7 @@ const workflowFiles = readdirSync(WORKFLOW_DIR).filter((name) => name.endsWith("
 const text = (file: string) => readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
 const ACTION_FILES = [path.join(PROJECT_DIR, ".github", "actions", "setup", "action.yml")];
 
-type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
+type Step = { uses?: string; run?: string; id?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 type Job = {
   permissions?: Record<string, string>;
   steps?: Step[];
@@ -23,7 +23,7 @@ const workflow = (file: string) => parse(text(file)) as Workflow;
 
 describe("workflows pass actionlint 1.7.7", () => {
   it("ships the workflows the release process needs", () => {
-    for (const name of ["ci.yml", "preview.yml", "release.yml", "stack-release.yml", "drift.yml"]) {
+    for (const name of ["ci.yml", "preview.yml", "release.yml", "stack-release.yml", "drift.yml", "rollback.yml"]) {
       assert.ok(workflowFiles.includes(name), name);
     }
   });
@@ -135,5 +135,46 @@ describe("workflow hardening", () => {
     assert.match(source, /if: github\.event\.pull_request\.head\.repo\.full_name == github\.repository/);
     assert.match(source, /if: github\.event\.pull_request\.head\.repo\.full_name != github\.repository/);
     assert.match(source, /npm run --silent plan -- --stack/);
+  });
+});
+
+/** A GitHub Actions expression as the workflow file spells it: `${{ inputs.stack }}`. */
+const expression = (inner: string) => `$\{{ ${inner} }}`;
+
+describe("rollback.yml", () => {
+  type Dispatch = { on: { workflow_dispatch: { inputs: Record<string, { type: string; options?: string[] }> } } };
+  const wf = workflow("rollback.yml") as Workflow & Dispatch;
+  const job = wf.jobs.rollback as Job & { environment: string };
+  const steps = job.steps ?? [];
+
+  it("is dispatched with a stack (demo or prod) and a version", () => {
+    const { inputs } = wf.on.workflow_dispatch;
+    assert.deepEqual(Object.keys(inputs), ["stack", "version"]);
+    assert.deepEqual(inputs.stack.options, ["demo", "prod"]);
+    assert.equal(inputs.version.type, "string");
+    assert.equal(
+      job.environment,
+      expression("inputs.stack"),
+      "runs in the stack's environment, so prod's reviewers gate it",
+    );
+  });
+
+  it("sets finsight:pin from the input (through env) before one pulumi up of that stack", () => {
+    const pin = steps.findIndex((step) => /pulumi config set finsight:pin "\$\{PIN\}"/.test(step.run ?? ""));
+    const up = steps.findIndex((step) => step.uses?.startsWith("pulumi/actions") && step.with?.command === "up");
+    assert.ok(pin >= 0 && up > pin, "the pin is set, then pulumi up runs");
+    assert.equal(steps[pin].env?.PIN, expression("inputs.version"));
+    assert.match(steps[pin].run ?? "", /pulumi config rm finsight:pin/, "an empty version rolls forward");
+    assert.equal(steps[up].with?.["stack-name"], expression("inputs.stack"));
+    assert.equal(steps.filter((step) => step.with?.command === "up").length, 1);
+  });
+
+  it("builds the stack's own release from its own source, so its Image stays as it is", () => {
+    const read = steps.find((step) => step.id === "stack");
+    assert.match(read?.run ?? "", /pulumi stack output version --stack "\$\{STACK\}"/);
+    const setup = steps.find((step) => step.uses === "./.github/actions/setup");
+    assert.equal(setup?.with?.["app-ref"], `v${expression("steps.stack.outputs.version")}`);
+    const up = steps.find((step) => step.with?.command === "up");
+    assert.equal(up?.env?.RELEASE_VERSION, expression("steps.stack.outputs.version"));
   });
 });

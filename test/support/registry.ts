@@ -30,7 +30,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Fails with the fix in the message when the machine lacks what the registry tests need. */
+function requireCommand(command: string, debianPackage: string): void {
+  try {
+    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+  } catch {
+    throw new Error(
+      `${command} is not installed: the registry tests need Debian's ${debianPackage} package (sudo apt-get install -y docker-registry apache2-utils)`,
+    );
+  }
+}
+
 export async function startRegistry(): Promise<TestRegistry> {
+  requireCommand("docker-registry", "docker-registry");
+  requireCommand("htpasswd", "apache2-utils");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-registry-"));
   const htpasswd = execFileSync("htpasswd", ["-Bbn", REGISTRY_USER, REGISTRY_PASSWORD], { encoding: "utf8" });
   fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd);
