@@ -70,6 +70,17 @@ describe("npm run plan", () => {
     assert.match(table, /^ {2}build args\s+USE_LIGHT=0, SOURCE_DATE_EPOCH=1795168800$/m);
   });
 
+  it("shows a rollback: the pinned release, its floating tags, and no image", () => {
+    const table = plan(["--stack", "prod", "--config", "finsight:pin=v1.3.2"]);
+    assert.match(
+      table,
+      /^pinned\s+1\.3\.2: ghcr\.io\/acme\/finsight-backend:v1\.3\.2 \(rollback: nothing is built\)$/m,
+    );
+    assert.match(table, /^tag latest\s+-> 1\.3\.2: pinned to 1\.3\.2 \(finsight:pin\)$/m);
+    assert.doesNotMatch(table, /^image /m);
+    assert.match(table, /FINSIGHT_BACKEND_IMAGE=ghcr\.io\/acme\/finsight-backend:v1\.3\.2$/m);
+  });
+
   it("fails with the setting's message and exit code 1 on bad input", () => {
     const result = spawnSync(TSX, [CLI, "--stack", "prod", "--version", "1.4"], { cwd: PROJECT_DIR, encoding: "utf8" });
     assert.equal(result.status, 1);

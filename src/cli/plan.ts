@@ -117,7 +117,10 @@ export function formatPlan(plan: ReleasePlan): string {
         list([...env.branchPatterns.map((b) => `branch ${b}`), ...env.tagPatterns.map((t) => `tag ${t}`)]),
       ],
       ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
-      ["  variables", list([...pairs(env.variables), "FINSIGHT_BACKEND_IMAGE=<pushed ref@digest>"])],
+      [
+        "  variables",
+        list([...pairs(env.variables), `FINSIGHT_BACKEND_IMAGE=${plan.pin?.ref ?? "<pushed ref@digest>"}`]),
+      ],
     );
   }
   for (const note of plan.notes) rows.push(["note", note]);

@@ -305,7 +305,7 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
     }));
   }
 
-  const floatingTags = planFloatingTags({
+  const decided = planFloatingTags({
     baseName,
     version: version.text,
     tags,
@@ -314,14 +314,16 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
     ...(pin
       ? { pin: { version: pin.version, tags: targets.pin?.tags as TagPlan, reference: pin.digest ?? pin.tag } }
       : {}),
-  }).filter((floating) => settings.push || floating.target.kind !== "release");
-  for (const tag of tags.floating) {
-    if (!floatingTags.some((floating) => floating.tag === tag) && !pin?.version) {
+  });
+  if (!pin) {
+    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
       notes.push(
         `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
       );
     }
   }
+  // Without a push there is no digest for a tag to point at.
+  const floatingTags = decided.filter((floating) => settings.push || floating.target.kind !== "release");
 
   if (tags.changesEveryRun)
     notes.push("a {{runId}} tag changes on every run, so every `pulumi up` builds and pushes again");
