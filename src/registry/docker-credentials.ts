@@ -28,6 +28,7 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
       const answer = execFileSync(`docker-credential-${helper}`, ["get"], {
         input: host,
         encoding: "utf8",
+        env,
         stdio: ["pipe", "pipe", "ignore"],
         timeout: 10_000,
       });
