@@ -4,10 +4,12 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   isLoopbackHost,
+  MANIFEST_MEDIA_TYPES,
   parseChallenge,
   RegistryClient,
   type RegistryError,
   registryBaseUrl,
+  sha256Digest,
 } from "../src/registry/client";
 import {
   freePort,
@@ -198,5 +200,36 @@ describe("registry client: transport rules", () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe("registry client against a real registry with token auth (the bearer flow of GHCR and Docker Hub)", () => {
+  let registry: TestRegistry;
+  before(async () => {
+    registry = await startRegistry({ auth: "token" });
+  });
+  after(async () => registry.stop());
+
+  it("gets a pull,push token to write a tag and a pull token to read it back", async () => {
+    const client = new RegistryClient({ host: registry.host, repository: "acme/finsight-backend", credentials });
+    // An empty index needs no blobs, so the push path can be shown with manifests alone.
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_MEDIA_TYPES[0], manifests: [] }));
+    const digest = await client.putManifest("v0.0.1", {
+      bytes,
+      mediaType: MANIFEST_MEDIA_TYPES[0],
+      digest: sha256Digest(bytes),
+    });
+    assert.equal(digest, sha256Digest(bytes));
+    assert.deepEqual(await client.listTags(), ["v0.0.1"]);
+    assert.equal(await client.manifestDigest("v0.0.1"), digest);
+    assert.equal((await client.getManifest("v0.0.1"))?.bytes.toString(), bytes.toString());
+  });
+
+  it("without credentials the token service refuses, and so does the registry", async () => {
+    const client = new RegistryClient({ host: registry.host, repository: "acme/finsight-backend" });
+    await assert.rejects(
+      client.listTags(),
+      /could not get a pull token from http:\/\/127\.0\.0\.1:\d+ for registry .*HTTP 401/,
+    );
   });
 });

@@ -4,8 +4,10 @@
  * Images are seeded through the registry's own upload API, so no Docker engine or base image is needed.
  */
 import { execFileSync, spawn } from "node:child_process";
+import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -41,12 +43,87 @@ function requireCommand(command: string, debianPackage: string): void {
   }
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /**
+   * `htpasswd`: basic auth (the default). `token`: the bearer-token flow GHCR and Docker Hub use, with a
+   * token service on another loopback port that signs JWTs the registry verifies against a test certificate.
+   */
+  auth?: "htpasswd" | "token";
+}
+
+const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
+
+/**
+ * A token service as distribution's token auth expects (docs/spec/auth/token.md): it checks the basic
+ * credentials and answers `{ token }`, a JWT signed with the test key whose `x5c` header carries the
+ * certificate the registry trusts, granting the requested actions on the requested repository.
+ */
+async function startTokenService(dir: string): Promise<{ realm: string; certificate: string; close(): Promise<void> }> {
+  requireCommand("openssl", "openssl");
+  const key = path.join(dir, "token.key");
+  const certificate = path.join(dir, "token.crt");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=finsight-test-token",
+      "-keyout",
+      key,
+      "-out",
+      certificate,
+    ],
+    { stdio: "ignore" },
+  );
+  const privateKey = fs.readFileSync(key, "utf8");
+  const der = fs.readFileSync(certificate, "utf8").replace(/-----[^-]+-----|\s/g, "");
+  const expected = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64")}`;
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://token");
+    if (request.headers.authorization !== expected) return void response.writeHead(401).end();
+    const [type, name, actions] = (url.searchParams.get("scope") ?? "").split(":");
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", x5c: [der] }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: TOKEN_ISSUER,
+        sub: REGISTRY_USER,
+        aud: url.searchParams.get("service"),
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: `${now}-${Math.random()}`,
+        access: type === "repository" ? [{ type, name, actions: (actions ?? "").split(",") }] : [],
+      }),
+    );
+    const signature = crypto.createSign("RSA-SHA256").update(`${header}.${claims}`).sign(privateKey);
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(JSON.stringify({ token: `${header}.${claims}.${b64url(signature)}` }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    realm: `http://127.0.0.1:${port}/token`,
+    certificate,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const TOKEN_ISSUER = "finsight-test-issuer";
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   requireCommand("docker-registry", "docker-registry");
   requireCommand("htpasswd", "apache2-utils");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-registry-"));
   const htpasswd = execFileSync("htpasswd", ["-Bbn", REGISTRY_USER, REGISTRY_PASSWORD], { encoding: "utf8" });
   fs.writeFileSync(path.join(dir, "htpasswd"), htpasswd);
+  const tokens = options.auth === "token" ? await startTokenService(dir) : undefined;
   const port = await freePort();
   fs.writeFileSync(
     path.join(dir, "config.yml"),
@@ -55,7 +132,9 @@ export async function startRegistry(): Promise<TestRegistry> {
       "log: { level: error }",
       `storage: { filesystem: { rootdirectory: ${path.join(dir, "data")} } }`,
       `http: { addr: "127.0.0.1:${port}" }`,
-      `auth: { htpasswd: { realm: finsight-test, path: ${path.join(dir, "htpasswd")} } }`,
+      tokens
+        ? `auth: { token: { realm: "${tokens.realm}", service: finsight-test, issuer: ${TOKEN_ISSUER}, rootcertbundle: ${tokens.certificate} } }`
+        : `auth: { htpasswd: { realm: finsight-test, path: ${path.join(dir, "htpasswd")} } }`,
       "",
     ].join("\n"),
   );
@@ -71,6 +150,7 @@ export async function startRegistry(): Promise<TestRegistry> {
   const stop = async () => {
     if (child.exitCode === null) child.kill("SIGTERM");
     await exited;
+    await tokens?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
