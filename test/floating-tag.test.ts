@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { floatingTagProvider } from "../src/resources/floating-tag";
 import {
@@ -11,17 +11,12 @@ import {
   putManifest,
   REGISTRY_PASSWORD,
   REGISTRY_USER,
-  startRegistry,
-  type TestRegistry,
+  registryForSuite,
   tagDigest,
 } from "./support/registry";
 
 describe("floating tag provider against a real registry", () => {
-  let registry: TestRegistry;
-  before(async () => {
-    registry = await startRegistry();
-  });
-  after(async () => registry.stop());
+  const registry = registryForSuite();
 
   const props = (repository: string, tag: string, source: string) => ({
     host: registry.host,

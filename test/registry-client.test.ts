@@ -11,24 +11,12 @@ import {
   registryBaseUrl,
   sha256Digest,
 } from "../src/registry/client";
-import {
-  freePort,
-  pushImage,
-  REGISTRY_PASSWORD,
-  REGISTRY_USER,
-  startRegistry,
-  type TestRegistry,
-  tagDigest,
-} from "./support/registry";
+import { freePort, pushImage, REGISTRY_PASSWORD, REGISTRY_USER, registryForSuite, tagDigest } from "./support/registry";
 
 const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
 
 describe("registry client against a real registry (docker-registry, basic auth)", () => {
-  let registry: TestRegistry;
-  before(async () => {
-    registry = await startRegistry();
-  });
-  after(async () => registry.stop());
+  const registry = registryForSuite();
 
   it("lists every tag and reads a tag's digest with one HEAD", async () => {
     const repository = "paging/finsight-backend";
@@ -204,11 +192,7 @@ describe("registry client: transport rules", () => {
 });
 
 describe("registry client against a real registry with token auth (the bearer flow of GHCR and Docker Hub)", () => {
-  let registry: TestRegistry;
-  before(async () => {
-    registry = await startRegistry({ auth: "token" });
-  });
-  after(async () => registry.stop());
+  const registry = registryForSuite({ auth: "token" });
 
   it("gets a pull,push token to write a tag and a pull token to read it back", async () => {
     const client = new RegistryClient({ host: registry.host, repository: "acme/finsight-backend", credentials });

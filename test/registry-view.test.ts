@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { readRegistryView } from "../src/registry/view";
 import {
   freePort,
@@ -7,18 +7,13 @@ import {
   putManifest,
   REGISTRY_PASSWORD,
   REGISTRY_USER,
-  startRegistry,
-  type TestRegistry,
+  registryForSuite,
 } from "./support/registry";
 
 const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
 
 describe("registry view: one read shared by every decision of a run", () => {
-  let registry: TestRegistry;
-  before(async () => {
-    registry = await startRegistry();
-  });
-  after(async () => registry.stop());
+  const registry = registryForSuite();
 
   it("one tag list, one HEAD per asked tag that exists, nothing for tags that do not", async () => {
     const repository = "view/finsight-backend";

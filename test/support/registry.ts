@@ -11,6 +11,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before } from "node:test";
 
 export const REGISTRY_USER = "release-bot";
 export const REGISTRY_PASSWORD = "registry-test-password";
@@ -38,7 +39,7 @@ function requireCommand(command: string, debianPackage: string): void {
     execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
   } catch {
     throw new Error(
-      `${command} is not installed: the registry tests need Debian's ${debianPackage} package (sudo apt-get install -y docker-registry apache2-utils)`,
+      `${command} is not installed: the registry tests need Debian's ${debianPackage} package (sudo apt-get install -y ${debianPackage})`,
     );
   }
 }
@@ -169,6 +170,24 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { host, stop };
+}
+
+/**
+ * A registry for the enclosing suite: started before its tests, stopped after them. `host` is read
+ * inside tests, once the registry is up.
+ */
+export function registryForSuite(options: RegistryOptions = {}): { readonly host: string } {
+  let registry: TestRegistry | undefined;
+  before(async () => {
+    registry = await startRegistry(options);
+  });
+  after(async () => registry?.stop());
+  return {
+    get host() {
+      if (!registry) throw new Error("the suite's registry is read before it started");
+      return registry.host;
+    },
+  };
 }
 
 const basic = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64")}`;
