@@ -242,6 +242,11 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
         versionTemplate as string,
       );
       digest = view.digests[release.tag];
+      if (!digest) {
+        throw new ReleaseConfigError(
+          `finsight:pin ${settings.pin}: the registry lists ${qualify(release.tag)} but its manifest could not be read; try again, and check that the tag was not deleted meanwhile`,
+        );
+      }
     }
     const tag = qualify(targets.pin.tag as string);
     pin = { version: targets.pin.version, tag, ...(digest ? { digest } : {}), ref: digest ? `${tag}@${digest}` : tag };
@@ -312,7 +317,13 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
     released,
     digests: view.digests,
     ...(pin
-      ? { pin: { version: pin.version, tags: targets.pin?.tags as TagPlan, reference: pin.digest ?? pin.tag } }
+      ? {
+          pin: {
+            version: pin.version,
+            tags: targets.pin?.tags as TagPlan,
+            reference: pin.digest ?? (targets.pin?.tag as string),
+          },
+        }
       : {}),
   });
   if (!pin) {
