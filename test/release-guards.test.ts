@@ -31,6 +31,7 @@ function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMP
     tags: tagsFor(version, templates),
     released: registryOf(...existing),
     digests,
+    registryRead: true,
   });
   return Object.fromEntries(planned.map((p) => [p.tag, p.target.kind === "release" ? "moves" : "stays"]));
 }
@@ -98,6 +99,7 @@ describe("floating tags follow the registry, not the event", () => {
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: {},
+      registryRead: true,
     });
     assert.deepEqual(
       planned.map((p) => p.tag),
@@ -112,6 +114,7 @@ describe("floating tags follow the registry, not the event", () => {
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: { latest: "sha256:aaa" },
+      registryRead: true,
     });
     assert.deepEqual(latest, {
       name: "finsight-backend-full-tag-latest",
@@ -128,6 +131,7 @@ describe("floating tags follow the registry, not the event", () => {
       tags: tagsFor("1.4.0"),
       released: registryOf("1.3.2", "1.4.0"),
       digests: { "v1.4": "sha256:bad", v1: "sha256:bad", latest: "sha256:bad", "v1.3": "sha256:good" },
+      registryRead: true,
       pin: { version: "1.3.2", tags: tagsFor("1.3.2"), reference: "sha256:good" },
     });
     assert.deepEqual(

@@ -34,6 +34,8 @@ export interface FloatingTagInputs {
   released: readonly ReleasedVersion[];
   /** Current digests of the floating tags that exist in the registry. */
   digests: Readonly<Record<string, string>>;
+  /** False when the registry was not read (an offline plan, a preview without it): nothing to compare with. */
+  registryRead: boolean;
   /** A rollback: the released version to serve, its floating tags and its image reference. */
   pin?: { version: string; tags: TagPlan; reference: string };
 }
@@ -63,6 +65,7 @@ export function planFloatingTags({
   tags,
   released,
   digests,
+  registryRead,
   pin,
 }: FloatingTagInputs): FloatingTagPlan[] {
   const name = (tag: string) => `${baseName}-tag-${tag}`;
@@ -93,12 +96,10 @@ export function planFloatingTags({
     const line = tags.floatingLines[tag];
     const highest = highestOnLine(released, line, version);
     if (!highest || compare(version, highest.version) >= 0) {
-      planned.push({
-        name: name(tag),
-        tag,
-        target: { kind: "release" },
-        reason: `${version} is the highest stable release ${lineName(line, version)}`,
-      });
+      const reason = registryRead
+        ? `${version} is the highest stable release ${lineName(line, version)}`
+        : "moves with this release (the registry was not read, so no release was compared)";
+      planned.push({ name: name(tag), tag, target: { kind: "release" }, reason });
     } else {
       hold(tag, `stays: ${highest.version} is a higher stable release ${lineName(line, version)}`);
     }

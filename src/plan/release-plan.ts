@@ -316,6 +316,7 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
     tags,
     released,
     digests: view.digests,
+    registryRead: registry.status === "read",
     ...(pin
       ? {
           pin: {
