@@ -89,6 +89,47 @@ describe("floating tag provider against a real registry", () => {
     assert.deepEqual(renamed, { changes: true, replaces: ["tag"], deleteBeforeReplace: false });
   });
 
+  it("refresh reads where the tag really points, so a tag moved by hand shows as drift", async () => {
+    const repository = "acme/finsight-drift";
+    const good = await pushImage(registry.host, repository, "v1.4.0");
+    const other = await pushImage(registry.host, repository, "v1.3.2");
+    const created = await floatingTagProvider.create(props(repository, "latest", good));
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-login-"));
+    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
+    fs.writeFileSync(path.join(home, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    const savedDockerConfig = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = home; // the docker login of the machine running pulumi refresh
+    try {
+      const unchanged = await floatingTagProvider.read?.(created.id, created.outs);
+      assert.equal(unchanged?.props?.digest, good);
+      assert.equal(
+        (await floatingTagProvider.diff?.(created.id, unchanged?.props, props(repository, "latest", good)))?.changes,
+        false,
+      );
+
+      // Someone re-points latest by hand.
+      const manifest = await fetch(`http://${registry.host}/v2/${repository}/manifests/${other}`, {
+        headers: {
+          authorization: `Basic ${auth}`,
+          accept: "application/vnd.oci.image.manifest.v1+json",
+        },
+      });
+      await putManifest(registry.host, repository, "latest", JSON.parse(await manifest.text()));
+      const refreshed = await floatingTagProvider.read?.(created.id, created.outs);
+      assert.equal(refreshed?.props?.digest, other);
+      const drift = await floatingTagProvider.diff?.(created.id, refreshed?.props, props(repository, "latest", good));
+      assert.deepEqual(drift, { changes: true, replaces: [], deleteBeforeReplace: false });
+      // Without a login that may read the tag, refresh keeps what it knew rather than failing.
+      fs.rmSync(path.join(home, "config.json"));
+      const anonymous = await floatingTagProvider.read?.(created.id, created.outs);
+      assert.equal(anonymous?.props?.digest, good);
+    } finally {
+      if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = savedDockerConfig;
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it("delete leaves the tag in the registry", async () => {
     const repository = "acme/finsight-keep";
     const digest = await pushImage(registry.host, repository, "v1.0.0");
@@ -106,15 +147,30 @@ describe("floating tag provider against a real registry", () => {
     try {
       fs.writeFileSync(path.join(dir, "provider.js"), serialised.text);
       // A separate plain node process: no tsx, no project modules, only the serialised text.
-      const script = `require(${JSON.stringify(path.join(dir, "provider.js"))}).${serialised.exportName}().create(JSON.parse(process.env.PROPS)).then((r) => console.log(JSON.stringify(r)))`;
+      // create, then read (refresh) with the docker login that pulumi's own environment would carry.
+      const script = [
+        `const provider = require(${JSON.stringify(path.join(dir, "provider.js"))}).${serialised.exportName}();`,
+        "(async () => {",
+        "  const created = await provider.create(JSON.parse(process.env.PROPS));",
+        // A stale recorded digest: only a read that really reached the registry can correct it.
+        '  const read = await provider.read(created.id, { ...created.outs, digest: "sha256:stale" });',
+        "  console.log(JSON.stringify({ created, read }));",
+        "})();",
+      ].join("\n");
+      const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
+      fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
       const output = execFileSync(process.execPath, ["-e", script], {
         cwd: dir,
-        env: { PATH: process.env.PATH, PROPS: JSON.stringify(props(repository, "latest", digest)) },
+        env: { PATH: process.env.PATH, DOCKER_CONFIG: dir, PROPS: JSON.stringify(props(repository, "latest", digest)) },
         encoding: "utf8",
         timeout: 20_000,
       });
-      const result = JSON.parse(output) as { id: string; outs: { digest: string } };
-      assert.equal(result.outs.digest, digest);
+      const result = JSON.parse(output) as {
+        created: { outs: { digest: string } };
+        read: { props: { digest: string } };
+      };
+      assert.equal(result.created.outs.digest, digest);
+      assert.equal(result.read.props.digest, digest);
       assert.equal(await tagDigest(registry.host, repository, "latest"), digest);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

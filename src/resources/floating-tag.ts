@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryClient } from "../registry/client";
+import { dockerCredentials } from "../registry/docker-credentials";
 
 /**
  * A floating tag (`latest`, `v1`, `v1.4`, `demo`) as a resource of its own, pointed at an image that
@@ -12,7 +13,7 @@ import { RegistryClient } from "../registry/client";
  * by comparing digests, so the tag must resolve to the pinned release's own digest.
  *
  * Pulumi serialises this provider into the state and runs it without TypeScript, so it uses only
- * the self-contained registry client.
+ * the self-contained registry client and docker-login reader.
  */
 
 export interface FloatingTagInputs {
@@ -89,8 +90,32 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
     // Credentials are not compared (as docker-build compares registries by address and user only):
     // a rotated token must not look like a release.
     const replaces = (["host", "repository", "tag"] as const).filter((key) => olds[key] !== news[key]);
-    const changes = [...replaces, ...(["source", "insecure"] as const).filter((key) => olds[key] !== news[key])];
+    const changes: string[] = [
+      ...replaces,
+      ...(["source", "insecure"] as const).filter((key) => olds[key] !== news[key]),
+    ];
+    // After a refresh, `digest` is where the tag really points: a tag moved by hand is drift to undo.
+    if (news.source.startsWith("sha256:") && olds.digest && olds.digest !== news.source) changes.push("digest");
     return { changes: changes.length > 0, replaces, deleteBeforeReplace: false };
+  },
+  /**
+   * `pulumi refresh` (and drift.yml's preview --refresh) reads where the tag points now. The state keeps
+   * no password, so this read uses the docker login of the machine running Pulumi, or anonymous access;
+   * when neither may read the tag, the recorded digest is kept as it was.
+   */
+  async read(id: string, props: TagOuts): Promise<pulumi.dynamic.ReadResult> {
+    const credentials = dockerCredentials(props.host, process.env);
+    const client = new RegistryClient({
+      host: props.host,
+      repository: props.repository,
+      insecure: props.insecure,
+      ...(credentials ? { credentials } : {}),
+    });
+    try {
+      return { id, props: { ...props, digest: (await client.manifestDigest(props.tag)) ?? "" } };
+    } catch {
+      return { id, props };
+    }
   },
   async create(inputs: TagProps): Promise<pulumi.dynamic.CreateResult> {
     return { id: location(inputs), outs: await pointTag(inputs) };
