@@ -142,6 +142,33 @@ describe("registry client: bearer-token challenge (GHCR and Docker Hub style)", 
   });
 });
 
+describe("registry client: rate limits and brief outages", () => {
+  it("retries a read after 429 and 503 (honouring Retry-After), and gives up after two retries", async () => {
+    const answers = [429, 503, 200, 503, 503, 503];
+    const seen: number[] = [];
+    const server = http.createServer((_request, response) => {
+      const status = answers[seen.length] ?? 500;
+      seen.push(status);
+      if (status !== 200) return void response.writeHead(status, { "retry-after": "0" }).end();
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ tags: ["v1.0.0"] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = new RegistryClient({
+        host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+        repository: "a/b",
+      });
+      assert.deepEqual(await client.listTags(), ["v1.0.0"]);
+      assert.deepEqual(seen, [429, 503, 200]);
+      await assert.rejects(client.listTags(), /HTTP 503/);
+      assert.equal(seen.length, 6, "three attempts, then the error");
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe("registry client: transport rules", () => {
   it("plain HTTP only to localhost and loopback addresses, as Docker does", () => {
     const cases: Array<[string, boolean, string]> = [

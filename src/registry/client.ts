@@ -205,7 +205,7 @@ export class RegistryClient {
     headers: { accept?: string; "content-type"?: string; body?: Buffer } = {},
   ): Promise<Response> {
     const { body, ...plainHeaders } = headers;
-    const send = async (authorization?: string) => {
+    const once = async (authorization?: string) => {
       this.requests++;
       try {
         return await fetch(`${this.base}${pathAndQuery}`, {
@@ -221,6 +221,19 @@ export class RegistryClient {
           `${this.describe()} could not be reached at ${this.base}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
           0,
         );
+      }
+    };
+    // Rate limits and brief outages (429, 502, 503, 504) are retried twice, reads only, after
+    // Retry-After (at most 5 s) or a short backoff; a write is never repeated behind the user's back.
+    const send = async (authorization?: string) => {
+      for (let attempt = 0; ; attempt++) {
+        const response = await once(authorization);
+        if (method === "PUT" || attempt === 2 || ![429, 502, 503, 504].includes(response.status)) return response;
+        await response.body?.cancel();
+        const retryAfter = Number(response.headers.get("retry-after"));
+        const waitMs =
+          Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 5) * 1000 : 250 * 2 ** attempt;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     };
     const cached = this.authorizations.get(action);
