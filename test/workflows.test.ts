@@ -141,6 +141,25 @@ describe("workflow hardening", () => {
 /** A GitHub Actions expression as the workflow file spells it: `${{ inputs.stack }}`. */
 const expression = (inner: string) => `$\{{ ${inner} }}`;
 
+describe("stack version: every job that runs the program on an existing stack uses the stack's own release", () => {
+  for (const [file, jobName] of [
+    ["preview.yml", "preview"],
+    ["drift.yml", "drift"],
+    ["rollback.yml", "rollback"],
+  ] as const) {
+    it(`${file}: reads the version from the stack, checks that release out, and runs with it`, () => {
+      const steps = workflow(file).jobs[jobName].steps ?? [];
+      const read = steps.findIndex((step) => step.id === "stack");
+      const setup = steps.findIndex((step) => step.uses === "./.github/actions/setup");
+      assert.ok(read >= 0 && setup > read, "the version is read before the application is checked out");
+      assert.match(steps[read].run ?? "", /pulumi stack output version --stack "\$\{STACK\}"/);
+      assert.match(String(steps[setup].with?.["app-ref"]), /steps\.stack\.outputs\.version/);
+      const program = steps.find((step) => step.uses?.startsWith("pulumi/actions") && step.with?.command);
+      assert.equal(program?.env?.RELEASE_VERSION, expression("steps.stack.outputs.version"));
+    });
+  }
+});
+
 describe("rollback.yml", () => {
   type Dispatch = { on: { workflow_dispatch: { inputs: Record<string, { type: string; options?: string[] }> } } };
   const wf = workflow("rollback.yml") as Workflow & Dispatch;
