@@ -1,5 +1,6 @@
 import { compare, SemVer } from "semver";
 import { KNOWN_PLATFORMS } from "./settings";
+import { PLACEHOLDER, versionTagText } from "./tags";
 
 /**
  * What the registry says has been released, read back from its tag names with the stack's own
@@ -14,22 +15,20 @@ export interface ReleasedVersion {
   stable: boolean;
 }
 
-const TEMPLATE_PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 /** Per-platform build tags (`v1.4.0-linux-arm64`) are parts of a release, not releases of their own. */
 const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${platform.replace(/\//g, "-")}`);
 
 /** The first tag template that names the version and nothing else, or undefined when there is none. */
 export function versionTemplateOf(templates: readonly string[]): string | undefined {
   return templates.find((template) => {
-    const names = [...template.matchAll(TEMPLATE_PLACEHOLDER)].map((match) => match[1]);
+    const names = [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
     return names.length === 1 && names[0] === "version";
   });
 }
 
 /** Renders a version through a version template: the inverse of `releasedVersions`' reading. */
 export function tagForVersion(template: string, version: string): string {
-  // `+` cannot be in a Docker tag; tags.ts writes build metadata with `_`, which semver never uses.
-  return template.replace(TEMPLATE_PLACEHOLDER, version.replace("+", "_"));
+  return template.replace(PLACEHOLDER, versionTagText(version));
 }
 
 /** Every registry tag that reads back as a version through the template, lowest first. */
@@ -39,7 +38,7 @@ export function releasedVersions(tags: readonly string[], template: string): Rel
   for (const tag of tags) {
     if (!tag.startsWith(prefix) || !tag.endsWith(suffix) || tag.length <= prefix.length + suffix.length) continue;
     if (PLATFORM_SUFFIXES.some((platformSuffix) => tag.endsWith(platformSuffix))) continue;
-    const text = tag.slice(prefix.length, tag.length - suffix.length).replace("_", "+");
+    const text = tag.slice(prefix.length, tag.length - suffix.length).replace("_", "+"); // the inverse of versionTagText
     let parsed: SemVer;
     try {
       parsed = new SemVer(text);

@@ -22,7 +22,8 @@ const IMMUTABLE_PLACEHOLDERS: readonly Placeholder[] = ["version", "patch", "sha
 
 /** Docker's tag grammar: 128 characters at most, no leading `.` or `-`. */
 const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+/** `{{ name }}` in a tag template; global, so use it with matchAll/replace only. */
+export const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 
 export interface TagFacts {
   version: ResolvedVersion;
@@ -61,8 +62,8 @@ export interface TagPlan {
  * as Helm does for OCI chart tags: `_` never occurs in semver, so the tag reads back unambiguously,
  * whereas metadata-action's `{{raw}}` turns it into `-` and makes the tag look like a prerelease.
  */
-export function versionTagText(version: ResolvedVersion): string {
-  return version.text.replace("+", "_");
+export function versionTagText(versionText: string): string {
+  return versionText.replace("+", "_");
 }
 
 function placeholdersOf(template: string): Placeholder[] {
@@ -99,7 +100,7 @@ function floatingSkipReason(uses: Placeholder[], version: ResolvedVersion): stri
 
 function render(template: string, uses: Placeholder[], facts: TagFacts): string {
   const values: Record<Placeholder, string | undefined> = {
-    version: versionTagText(facts.version),
+    version: versionTagText(facts.version.text),
     major: String(facts.version.major),
     minor: String(facts.version.minor),
     patch: String(facts.version.patch),
