@@ -8,15 +8,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pushImage, REGISTRY_PASSWORD, REGISTRY_USER, startRegistry } from "../test/support/registry";
+import { pushImage, startRegistry, writeDockerLogin } from "../test/support/registry";
 
 async function main(): Promise<void> {
   const count = Number(process.env.TAGS ?? 300);
   const registry = await startRegistry();
   const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-bench-"));
   try {
-    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
-    fs.writeFileSync(path.join(dockerConfig, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    writeDockerLogin(dockerConfig, registry.host);
     const repository = "bench/finsight-backend";
     for (let i = 0; i < count; i++) {
       await pushImage(registry.host, repository, `v1.${Math.floor(i / 10)}.${i % 10}`);

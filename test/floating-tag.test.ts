@@ -13,6 +13,7 @@ import {
   REGISTRY_USER,
   registryForSuite,
   tagDigest,
+  writeDockerLogin,
 } from "./support/registry";
 
 describe("floating tag provider against a real registry", () => {
@@ -94,9 +95,8 @@ describe("floating tag provider against a real registry", () => {
     const good = await pushImage(registry.host, repository, "v1.4.0");
     const other = await pushImage(registry.host, repository, "v1.3.2");
     const created = await floatingTagProvider.create(props(repository, "latest", good));
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-login-"));
+    const home = writeDockerLogin(fs.mkdtempSync(path.join(os.tmpdir(), "finsight-login-")), registry.host);
     const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
-    fs.writeFileSync(path.join(home, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
     const savedDockerConfig = process.env.DOCKER_CONFIG;
     process.env.DOCKER_CONFIG = home; // the docker login of the machine running pulumi refresh
     try {
@@ -157,8 +157,7 @@ describe("floating tag provider against a real registry", () => {
         "  console.log(JSON.stringify({ created, read }));",
         "})();",
       ].join("\n");
-      const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
-      fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+      writeDockerLogin(dir, registry.host);
       const output = execFileSync(process.execPath, ["-e", script], {
         cwd: dir,
         env: { PATH: process.env.PATH, DOCKER_CONFIG: dir, PROPS: JSON.stringify(props(repository, "latest", digest)) },

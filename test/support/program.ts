@@ -12,7 +12,7 @@ import { after } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { RELEASE_ENVIRONMENT_VARIABLES } from "../../src/environment";
 import { readStackConfig } from "../../src/stack-files";
-import { REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, type TestRegistry } from "./registry";
+import { startRegistry, type TestRegistry, writeDockerLogin } from "./registry";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 const PROGRAM = path.join(PROJECT_DIR, "index.ts");
@@ -39,9 +39,10 @@ let shared: Promise<{ registry: TestRegistry; dockerConfig: string }> | undefine
 
 export async function testRegistry(): Promise<{ registry: TestRegistry; dockerConfig: string }> {
   shared ??= startRegistry().then((registry) => {
-    const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-docker-config-"));
-    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
-    fs.writeFileSync(path.join(dockerConfig, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    const dockerConfig = writeDockerLogin(
+      fs.mkdtempSync(path.join(os.tmpdir(), "finsight-docker-config-")),
+      registry.host,
+    );
     return { registry, dockerConfig };
   });
   return shared;

@@ -190,6 +190,13 @@ export function registryForSuite(options: RegistryOptions = {}): { readonly host
   };
 }
 
+/** Writes `<dir>/config.json` as `docker login <host>` (and docker/login-action in CI) leaves it. */
+export function writeDockerLogin(dir: string, host: string): string {
+  const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths: { [host]: { auth } } }));
+  return dir;
+}
+
 const basic = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64")}`;
 const digestOf = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
