@@ -210,6 +210,19 @@ describe("registry unreachable", () => {
     );
   });
 
+  it("a rollback preview without the registry still shows the tags moving to the pinned tag, with a warning", async () => {
+    const config = { "finsight:registry": `127.0.0.1:${await freePort()}/acme`, "finsight:pin": "1.3.2" };
+    const run = await runProgram({ stack: "prod", env: ENV, config, preview: true });
+    assert.equal(run.error, undefined);
+    assert.deepEqual(imagesOf(run), []);
+    assert.deepEqual(floatingTagsOf(run), { "v1.3": "v1.3.2", v1: "v1.3.2", latest: "v1.3.2" });
+    assert.equal(run.warnings.length, 1);
+    assertRefused(
+      await runProgram({ stack: "prod", env: ENV, config }),
+      /^finsight:registry 127\.0\.0\.1:\d+: the registry could not be read/,
+    );
+  });
+
   it("pulumi up refuses before anything is registered", async () => {
     const config = { "finsight:registry": `127.0.0.1:${await freePort()}/acme` };
     assertRefused(
