@@ -264,7 +264,14 @@ export async function tagDigest(host: string, repository: string, tag: string): 
     method: "HEAD",
     headers: {
       authorization: basic,
-      accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+      // Every manifest kind, Docker's too: offered less, distribution 2.8 converts a Docker image's
+      // manifest to schema 1, whose digest differs.
+      accept: [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+      ].join(", "),
     },
   });
   if (response.status === 404) return undefined;
