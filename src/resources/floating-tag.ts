@@ -95,7 +95,15 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
       ...(["source", "insecure"] as const).filter((key) => olds[key] !== news[key]),
     ];
     // After a refresh, `digest` is where the tag really points: a tag moved by hand is drift to undo.
-    if (news.source.startsWith("sha256:") && olds.digest && olds.digest !== news.source) changes.push("digest");
+    // In a preview an unknown source arrives as a placeholder, which is a change of its own already.
+    if (
+      typeof news.source === "string" &&
+      news.source.startsWith("sha256:") &&
+      olds.digest &&
+      olds.digest !== news.source
+    ) {
+      changes.push("digest");
+    }
     return { changes: changes.length > 0, replaces, deleteBeforeReplace: false };
   },
   /**
