@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadReleaseConfig } from "./src/config";
 import { planRelease, releaseTargets } from "./src/plan/release-plan";
-import { readRegistryView } from "./src/registry/view";
+import { registryViewFor } from "./src/registry/view";
 import { GitHubEnvironment } from "./src/resources/github-environment";
 import { ReleaseImage } from "./src/resources/release-image";
 
@@ -10,10 +10,7 @@ import { ReleaseImage } from "./src/resources/release-image";
 export = async () => {
   const { inputs, secrets, githubToken, registryAccess, registryCredentials } = loadReleaseConfig();
   const targets = releaseTargets(inputs);
-  const registry = targets.questions
-    ? await readRegistryView({ ...registryAccess, repository: targets.repositoryPath }, targets.questions)
-    : ({ status: "not read", reason: "finsight:push is false and no pin is set" } as const);
-  const plan = planRelease(targets, registry);
+  const plan = planRelease(targets, await registryViewFor(registryAccess, targets));
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 
   const image = new ReleaseImage(plan.variant, {

@@ -9,7 +9,7 @@ import { readReleaseEnvironment } from "../environment";
 import { ReleaseConfigError } from "../errors";
 import { planRelease, type ReleasePlan, releaseTargets } from "../plan/release-plan";
 import { dockerCredentials } from "../registry/docker-credentials";
-import { type RegistryView, readRegistryView } from "../registry/view";
+import { type RegistryView, registryViewFor } from "../registry/view";
 import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "../settings";
 import { readSourceFacts } from "../source-facts";
 import { readStackConfig } from "../stack-files";
@@ -43,16 +43,11 @@ export async function planForStack(
     preview: true,
   });
   let registry: RegistryView = { status: "not read", reason: "npm run plan reads the registry only with --registry" };
-  if (options.readRegistry && targets.questions) {
+  if (options.readRegistry) {
     const credentials = dockerCredentials(settings.registry.host, env);
-    registry = await readRegistryView(
-      {
-        host: settings.registry.host,
-        repository: targets.repositoryPath,
-        insecure: settings.registryInsecure,
-        ...(credentials ? { credentials } : {}),
-      },
-      targets.questions,
+    registry = await registryViewFor(
+      { host: settings.registry.host, insecure: settings.registryInsecure, ...(credentials ? { credentials } : {}) },
+      targets,
     );
   }
   return planRelease(targets, registry);

@@ -75,3 +75,15 @@ export async function readRegistryView(access: RegistryAccess, questions: Regist
     return { status: "unavailable", reason: (error as Error).message };
   }
 }
+
+/**
+ * The view a plan needs: read when the plan has questions for the registry (`releaseTargets` gives
+ * none when nothing is pushed and nothing is pinned), otherwise a view that says it was not read.
+ */
+export async function registryViewFor(
+  access: Omit<RegistryAccess, "repository">,
+  targets: { repositoryPath: string; questions?: RegistryQuestions },
+): Promise<RegistryView> {
+  if (!targets.questions) return { status: "not read", reason: "finsight:push is false and no pin is set" };
+  return readRegistryView({ ...access, repository: targets.repositoryPath }, targets.questions);
+}
