@@ -107,7 +107,8 @@ export interface ReleaseTargets {
   tags: TagPlan;
   /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
   versionTemplate?: string;
-  pin?: { version: string; tag?: string; tags: TagPlan };
+  /** A rollback: the pinned version, its bare tag (`v1.3.2`) and the floating tags it carries. */
+  pin?: { version: string; tag: string; tags: TagPlan };
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
 }
@@ -162,7 +163,7 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
       ? {
           questions: {
             releaseTag: tags.exact[0],
-            digestsOf: [...(pin?.tag ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+            digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
           },
         }
       : {}),
@@ -248,7 +249,7 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
         );
       }
     }
-    const tag = qualify(targets.pin.tag as string);
+    const tag = qualify(targets.pin.tag);
     pin = { version: targets.pin.version, tag, ...(digest ? { digest } : {}), ref: digest ? `${tag}@${digest}` : tag };
   } else {
     const refusal = overwrite ?? downgradeRefusal(version.text, released, settings.allowDowngrade);
@@ -317,14 +318,8 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
     released,
     digests: view.digests,
     registryRead: registry.status === "read",
-    ...(pin
-      ? {
-          pin: {
-            version: pin.version,
-            tags: targets.pin?.tags as TagPlan,
-            reference: pin.digest ?? (targets.pin?.tag as string),
-          },
-        }
+    ...(pin && targets.pin
+      ? { pin: { version: pin.version, tags: targets.pin.tags, reference: pin.digest ?? targets.pin.tag } }
       : {}),
   });
   if (!pin) {
