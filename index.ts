@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadReleaseConfig } from "./src/config";
+import { loadReleaseConfig } from "./src/inputs/pulumi-config";
 import { planRelease, releaseTargets } from "./src/plan/release-plan";
 import { registryViewFor } from "./src/registry/view";
 import { GitHubEnvironment } from "./src/resources/github-environment";

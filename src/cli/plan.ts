@@ -5,14 +5,14 @@
  * `--registry` reads the registry (with the ambient docker login) as `pulumi up` does.
  */
 import { parseArgs } from "node:util";
-import { readReleaseEnvironment } from "../environment";
 import { ReleaseConfigError } from "../errors";
+import { dockerCredentials } from "../inputs/docker-login";
+import { readReleaseEnvironment } from "../inputs/process-env";
+import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "../inputs/settings";
+import { readSourceFacts } from "../inputs/source-facts";
+import { readStackConfig } from "../inputs/stack-files";
 import { planRelease, type ReleasePlan, releaseTargets } from "../plan/release-plan";
-import { dockerCredentials } from "../registry/docker-credentials";
 import { type RegistryView, registryViewFor } from "../registry/view";
-import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "../settings";
-import { readSourceFacts } from "../source-facts";
-import { readStackConfig } from "../stack-files";
 
 export interface PlanOptions {
   version?: string;

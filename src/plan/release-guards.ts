@@ -1,6 +1,6 @@
 import { compare, SemVer } from "semver";
 import { ReleaseConfigError } from "../errors";
-import { closestReleased, type ReleasedVersion, tagForVersion } from "../released-versions";
+import { closestReleased, type ReleasedVersion, tagForVersion } from "./released-versions";
 
 /**
  * The checks a release must pass against what the registry already holds, before anything is

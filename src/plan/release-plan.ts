@@ -1,19 +1,19 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { type CacheFromEntry, type CacheToEntry, planCache } from "../cache";
-import type { ReleaseEnvironment } from "../environment";
 import { invalidSetting, ReleaseConfigError } from "../errors";
-import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "../github-environment";
-import { planLabels } from "../labels";
+import type { ReleaseEnvironment } from "../inputs/process-env";
+import { MAX_REPOSITORY_LENGTH, repositoryOf } from "../inputs/registry-location";
+import type { PlatformName, ReleaseSettings, Variant } from "../inputs/settings";
+import type { SourceFacts } from "../inputs/source-facts";
 import type { RegistryQuestions, RegistryView } from "../registry/view";
-import { MAX_REPOSITORY_LENGTH, repositoryOf } from "../registry-reference";
-import { type ReleasedVersion, releasedVersions, tagForVersion, versionTemplateOf } from "../released-versions";
-import type { PlatformName, ReleaseSettings, Variant } from "../settings";
-import type { SourceFacts } from "../source-facts";
-import { DEFAULT_TAG_TEMPLATES, planTags, type TagPlan } from "../tags";
-import { type ResolvedVersion, resolveVersion } from "../version";
-import { type FloatingTagPlan, planFloatingTags } from "./floating-tags";
+import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
+import { type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
+import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
+import { planLabels } from "./labels";
 import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal, parsePin, pinnedRelease } from "./release-guards";
+import { type ReleasedVersion, releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
+import { DEFAULT_TAG_TEMPLATES, planTags, type TagPlan } from "./tags";
+import { type ResolvedVersion, resolveVersion } from "./version";
 
 /** The inputs of one docker-build `Image`, as plain data. */
 export interface BuildPlan {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { dockerCredentials } from "../inputs/docker-login";
 import { RegistryClient } from "../registry/client";
-import { dockerCredentials } from "../registry/docker-credentials";
 
 /**
  * A floating tag (`latest`, `v1`, `v1.4`, `demo`) as a resource of its own, pointed at an image that

@@ -1,6 +1,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { GitHubEnvironmentPlan, ReviewerRef } from "../github-environment";
+import type { ReviewerRef } from "../inputs/github-settings";
+import type { GitHubEnvironmentPlan } from "../plan/github-environment";
 
 export interface GitHubEnvironmentArgs {
   plan: GitHubEnvironmentPlan;

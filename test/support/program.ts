@@ -10,8 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { RELEASE_ENVIRONMENT_VARIABLES } from "../../src/environment";
-import { readStackConfig } from "../../src/stack-files";
+import { RELEASE_ENVIRONMENT_VARIABLES } from "../../src/inputs/process-env";
+import { readStackConfig } from "../../src/inputs/stack-files";
 import { startRegistry, type TestRegistry, writeDockerLogin } from "./registry";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");

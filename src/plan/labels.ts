@@ -1,0 +1,37 @@
+import type { Variant } from "../inputs/settings";
+import type { ResolvedVersion } from "./version";
+
+export const VARIANT_LABEL = "finsight.release.variant";
+
+const DESCRIPTIONS: Record<Variant, string> = {
+  demo: "FinSight backend, light demo build (requirements.light.txt, ML disabled)",
+  full: "FinSight backend, full ML build",
+};
+
+export interface LabelFacts {
+  variant: Variant;
+  version: ResolvedVersion;
+  revision?: string;
+  /** Commit time in seconds since the epoch: the image's creation time, so rebuilds are identical. */
+  commitEpoch?: number;
+  sourceUrl?: string;
+  licenses?: string;
+}
+
+/** OCI image annotations (opencontainers image-spec annotations.md), plus the FinSight variant. */
+export function planLabels(facts: LabelFacts): Record<string, string> {
+  const labels: Record<string, string> = {
+    "org.opencontainers.image.title": "finsight-backend",
+    "org.opencontainers.image.description": DESCRIPTIONS[facts.variant],
+    "org.opencontainers.image.version": facts.version.text,
+  };
+  if (facts.revision) labels["org.opencontainers.image.revision"] = facts.revision;
+  // The commit's time, never the clock: a label that changed per run would rebuild on every `pulumi up`.
+  if (facts.commitEpoch !== undefined) {
+    labels["org.opencontainers.image.created"] = new Date(facts.commitEpoch * 1000).toISOString().replace(".000Z", "Z");
+  }
+  if (facts.sourceUrl) labels["org.opencontainers.image.source"] = facts.sourceUrl;
+  if (facts.licenses) labels["org.opencontainers.image.licenses"] = facts.licenses;
+  labels[VARIANT_LABEL] = facts.variant;
+  return labels;
+}

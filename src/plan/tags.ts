@@ -1,0 +1,159 @@
+import { invalidSetting, ReleaseConfigError } from "../errors";
+import type { Variant } from "../inputs/settings";
+import type { ResolvedVersion } from "./version";
+
+/**
+ * What ships when `finsight:tags` is not set. Templates follow docker/metadata-action's
+ * vocabulary, written with the `v` the FinSight guide uses (`vMAJOR.MINOR.PATCH`).
+ */
+export const DEFAULT_TAG_TEMPLATES: Readonly<Record<Variant, readonly string[]>> = {
+  full: ["v{{version}}", "v{{major}}.{{minor}}", "v{{major}}", "latest"],
+  demo: ["demo-v{{version}}", "demo"],
+};
+
+export const PLACEHOLDERS = ["version", "major", "minor", "patch", "sha", "runId"] as const;
+type Placeholder = (typeof PLACEHOLDERS)[number];
+
+/**
+ * A template naming this exact build (its version, commit or run) yields an immutable tag;
+ * anything else (`v{{major}}`, `latest`, `demo`) is a floating tag that later releases move.
+ */
+const IMMUTABLE_PLACEHOLDERS: readonly Placeholder[] = ["version", "patch", "sha", "runId"];
+
+/** Docker's tag grammar: 128 characters at most, no leading `.` or `-`. */
+const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** `{{ name }}` in a tag template; global, so use it with matchAll/replace only. */
+export const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+export interface TagFacts {
+  version: ResolvedVersion;
+  /** Full git commit of the source, when known. */
+  revision?: string;
+  /** `GITHUB_RUN_ID`, when running in GitHub Actions. */
+  runId?: string;
+}
+
+export interface SkippedTag {
+  template: string;
+  reason: string;
+}
+
+/**
+ * The releases a floating tag follows: every release (`latest`, `demo`), one major (`v1`) or one
+ * minor (`v1.4`). It moves only to the highest stable release of its line.
+ */
+export type TagLine = "all" | "major" | "minor";
+
+export interface TagPlan {
+  /** Tags that name this build alone; never moved once pushed. The first is the release's own tag. */
+  exact: string[];
+  /** Tags that follow the newest release of a line (`latest`, `v1`, `v1.4`, `demo`). */
+  floating: string[];
+  /** The line each floating tag follows. */
+  floatingLines: Record<string, TagLine>;
+  /** Floating templates that this version does not get, and why. */
+  skipped: SkippedTag[];
+  /** Whether a template changes on every run (`{{runId}}`), so every `pulumi up` pushes again. */
+  changesEveryRun: boolean;
+}
+
+/**
+ * Build metadata (`1.4.0+build.7`) carries a `+`, which a Docker tag cannot hold. It becomes `_`,
+ * as Helm does for OCI chart tags: `_` never occurs in semver, so the tag reads back unambiguously,
+ * whereas metadata-action's `{{raw}}` turns it into `-` and makes the tag look like a prerelease.
+ */
+export function versionTagText(versionText: string): string {
+  return versionText.replace("+", "_");
+}
+
+function placeholdersOf(template: string): Placeholder[] {
+  const found: Placeholder[] = [];
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    const name = match[1];
+    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
+      throw invalidSetting(
+        "finsight:tags",
+        `templates using only ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")} and plain text`,
+        template,
+      );
+    }
+    found.push(name as Placeholder);
+  }
+  return found;
+}
+
+/**
+ * Why a floating template does not apply to this version, or undefined when it does.
+ * A prerelease moves no floating tag (never `latest` on a release candidate). Under semver a 0.x
+ * minor may break, so there is no `v0`: the compatible line of 0.4.2 is `v0.4`, and 0.0.z has none.
+ */
+function floatingSkipReason(uses: Placeholder[], version: ResolvedVersion): string | undefined {
+  if (version.prerelease) return "prereleases move no floating tag";
+  if (uses.includes("major") && !uses.includes("minor") && version.major === 0) {
+    return "0.x releases get no major tag: every 0.y minor may break";
+  }
+  if (uses.includes("minor") && version.major === 0 && version.minor === 0) {
+    return "0.0.z releases get no minor tag: every 0.0.z patch may break";
+  }
+  return undefined;
+}
+
+function render(template: string, uses: Placeholder[], facts: TagFacts): string {
+  const values: Record<Placeholder, string | undefined> = {
+    version: versionTagText(facts.version.text),
+    major: String(facts.version.major),
+    minor: String(facts.version.minor),
+    patch: String(facts.version.patch),
+    sha: facts.revision?.slice(0, 7),
+    runId: facts.runId,
+  };
+  for (const name of uses) {
+    if (values[name] === undefined) {
+      const source = name === "sha" ? "GITHUB_SHA or a git checkout as build context" : "GITHUB_RUN_ID";
+      throw new ReleaseConfigError(
+        `finsight:tags template ${JSON.stringify(template)} uses {{${name}}}, which needs ${source}, got none`,
+      );
+    }
+  }
+  const tag = template.replace(PLACEHOLDER, (_, name: Placeholder) => values[name] as string);
+  if (!DOCKER_TAG.test(tag)) {
+    throw invalidSetting(
+      "finsight:tags",
+      `templates that yield a Docker tag (letters, digits, _ . -, at most 128 characters, not starting with . or -); template ${JSON.stringify(template)} yields ${JSON.stringify(tag)}`,
+      template,
+    );
+  }
+  return tag;
+}
+
+export function planTags(templates: readonly string[], facts: TagFacts): TagPlan {
+  const plan: TagPlan = { exact: [], floating: [], floatingLines: {}, skipped: [], changesEveryRun: false };
+  for (const template of templates) {
+    const uses = placeholdersOf(template);
+    const immutable = uses.some((name) => IMMUTABLE_PLACEHOLDERS.includes(name));
+    if (uses.includes("runId")) plan.changesEveryRun = true;
+    if (!immutable) {
+      const reason = floatingSkipReason(uses, facts.version);
+      if (reason) {
+        plan.skipped.push({ template, reason });
+        continue;
+      }
+    }
+    const tag = render(template, uses, facts);
+    if (plan.exact.includes(tag) || plan.floating.includes(tag)) continue;
+    if (immutable) {
+      plan.exact.push(tag);
+    } else {
+      plan.floating.push(tag);
+      plan.floatingLines[tag] = uses.includes("minor") ? "minor" : uses.includes("major") ? "major" : "all";
+    }
+  }
+  if (plan.exact.length === 0) {
+    throw invalidSetting(
+      "finsight:tags",
+      "a list with at least one template naming the release ({{version}}, {{patch}}, {{sha}} or {{runId}})",
+      templates,
+    );
+  }
+  return plan;
+}

@@ -1,0 +1,67 @@
+import { SemVer } from "semver";
+import { invalidSetting, ReleaseConfigError } from "../errors";
+
+/** Where the release version came from, in the order they are consulted. */
+export type VersionSource = "config" | "RELEASE_VERSION" | "git tag" | "VERSION file";
+
+export interface VersionInputs {
+  /** `finsight:version` from the stack config. */
+  configured?: string;
+  /** The environment variables that can carry a version. */
+  env: { RELEASE_VERSION?: string; GITHUB_REF_TYPE?: string; GITHUB_REF_NAME?: string };
+  /** The VERSION file at the root of the build context, when it exists. */
+  versionFile?: { path: string; content: string };
+}
+
+export interface ResolvedVersion {
+  /** Canonical semver text, without the `v` prefix (`1.5.0-rc.1`, `1.4.0+build.7`). */
+  text: string;
+  major: number;
+  minor: number;
+  patch: number;
+  prerelease: boolean;
+  /** Build metadata (`build.7` in `1.4.0+build.7`), empty when there is none. */
+  build: string;
+  source: VersionSource;
+}
+
+const ACCEPTED = "a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1";
+
+function parse(setting: string, value: string, source: VersionSource): ResolvedVersion {
+  let parsed: SemVer;
+  try {
+    // Strict parsing (no `loose`): `1.4`, `01.2.3` and `latest` are refused, a leading `v` is accepted.
+    parsed = new SemVer(value.trim());
+  } catch {
+    throw invalidSetting(setting, ACCEPTED, value);
+  }
+  const build = parsed.build.join(".");
+  return {
+    text: build ? `${parsed.version}+${build}` : parsed.version,
+    major: parsed.major,
+    minor: parsed.minor,
+    patch: parsed.patch,
+    prerelease: parsed.prerelease.length > 0,
+    build,
+    source,
+  };
+}
+
+/**
+ * The first source that is set wins: stack config, then `RELEASE_VERSION`, then the pushed
+ * tag of a CI run, then the VERSION file. A source that is set but invalid is an error, never
+ * skipped, so a typo cannot silently release another version.
+ */
+export function resolveVersion(inputs: VersionInputs): ResolvedVersion {
+  const { configured, env, versionFile } = inputs;
+  if (configured?.trim()) return parse("finsight:version", configured, "config");
+  if (env.RELEASE_VERSION?.trim()) return parse("RELEASE_VERSION", env.RELEASE_VERSION, "RELEASE_VERSION");
+  if (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim()) {
+    return parse("GITHUB_REF_NAME (the pushed tag)", env.GITHUB_REF_NAME, "git tag");
+  }
+  if (versionFile?.content.trim())
+    return parse(`VERSION file ${versionFile.path}`, versionFile.content, "VERSION file");
+  throw new ReleaseConfigError(
+    `finsight:version must be ${ACCEPTED}, got no version from any source: set finsight:version, RELEASE_VERSION, push a tag vX.Y.Z (GITHUB_REF_TYPE=tag), or add a VERSION file at the root of the build context${versionFile ? ` (${versionFile.path} is empty)` : ""}`,
+  );
+}

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import type { ReleasePlan } from "../../src/plan/release-plan";
+import { floatingTagsOf, imagesOf, indexesOf, PROJECT_DIR, runProgram, testRegistry } from "../support/program";
+
+const TSX = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
+const CLI = path.join(PROJECT_DIR, "src", "cli", "plan.ts");
+const ENV = {
+  RELEASE_VERSION: "1.4.0",
+  GITHUB_SHA: "4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+  SOURCE_DATE_EPOCH: "1795168800",
+};
+
+function plan(args: string[], env: Record<string, string> = ENV): string {
+  return execFileSync(TSX, [CLI, ...args], {
+    cwd: PROJECT_DIR,
+    env: { PATH: process.env.PATH, ...env },
+    encoding: "utf8",
+  });
+}
+
+describe("npm run plan", () => {
+  for (const stack of ["demo", "prod"]) {
+    it(`prints exactly the resource inputs that pulumi up registers (${stack})`, async () => {
+      // Both read the same real registry, logged in the same way (a docker config file).
+      const { registry, dockerConfig } = await testRegistry();
+      const printed = JSON.parse(
+        plan(["--stack", stack, "--json", "--registry", "--config", `finsight:registry=${registry.host}/acme`], {
+          ...ENV,
+          DOCKER_CONFIG: dockerConfig,
+        }),
+      ) as ReleasePlan;
+      assert.equal(printed.registry.status, "read");
+      const run = await runProgram({ stack, env: ENV });
+      assert.equal(run.error, undefined);
+      const registered = imagesOf(run);
+      assert.equal(registered.length, printed.builds.length);
+      for (const [i, { name, ...build }] of printed.builds.entries()) {
+        assert.equal(registered[i].name, name);
+        // Every input the plan names is registered as printed (the SDK adds its own defaults, e.g. network).
+        for (const [field, value] of Object.entries(build)) assert.deepEqual(registered[i].inputs[field], value, field);
+      }
+      assert.equal(indexesOf(run).length, printed.indexes.length);
+      assert.deepEqual(
+        Object.keys(floatingTagsOf(run)),
+        printed.floatingTags.map((tag) => tag.tag),
+      );
+      assert.deepEqual(run.outputs.tags, [
+        ...printed.pushedTags,
+        ...printed.floatingTags.map((tag) => `${printed.repository}:${tag.tag}`),
+      ]);
+      assert.equal(run.outputs.version, printed.version.text);
+    });
+  }
+
+  it("answers what a release candidate would publish", () => {
+    const printed = JSON.parse(plan(["--stack", "prod", "--version", "v2.0.0-rc.1", "--json"])) as ReleasePlan;
+    assert.deepEqual(printed.pushedTags, ["ghcr.io/acme/finsight-backend:v2.0.0-rc.1"]);
+    assert.deepEqual(printed.tags.floating, []);
+  });
+
+  it("prints a readable table", () => {
+    const table = plan(["--stack", "prod"]);
+    assert.match(table, /^version\s+1\.4\.0 \(from RELEASE_VERSION\)$/m);
+    assert.match(table, /^floating tags\s+v1\.4, v1, latest$/m);
+    assert.match(table, /^registry\s+not read: npm run plan reads the registry only with --registry$/m);
+    assert.match(
+      table,
+      /^tag latest\s+-> this release: moves with this release \(the registry was not read, so no release was compared\)$/m,
+    );
+    assert.match(table, /^ {2}build args\s+USE_LIGHT=0, SOURCE_DATE_EPOCH=1795168800$/m);
+  });
+
+  it("shows a rollback: the pinned release, its floating tags, and no image", () => {
+    const table = plan(["--stack", "prod", "--config", "finsight:pin=v1.3.2"]);
+    assert.match(
+      table,
+      /^pinned\s+1\.3\.2: ghcr\.io\/acme\/finsight-backend:v1\.3\.2 \(rollback: nothing is built\)$/m,
+    );
+    assert.match(table, /^tag latest\s+-> 1\.3\.2: pinned to 1\.3\.2 \(finsight:pin\)$/m);
+    assert.doesNotMatch(table, /^image /m);
+    assert.match(table, /FINSIGHT_BACKEND_IMAGE=ghcr\.io\/acme\/finsight-backend:v1\.3\.2$/m);
+  });
+
+  it("fails with the setting's message and exit code 1 on bad input", () => {
+    const result = spawnSync(TSX, [CLI, "--stack", "prod", "--version", "1.4"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^error: finsight:version must be a semantic version .*, got "1\.4"$/m);
+  });
+
+  it("names a missing stack file", () => {
+    const result = spawnSync(TSX, [CLI, "--stack", "staging"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /Pulumi\.staging\.yaml/);
+  });
+});

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import { dockerCredentials } from "../../src/inputs/docker-login";
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A docker config directory holding `config`, as `docker login` would leave it. */
+function dockerConfig(config: object): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-docker-"));
+  dirs.push(dir);
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
+  return dir;
+}
+
+const auth = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64");
+
+describe("docker login credentials (the same login the docker-build push uses)", () => {
+  it("reads the auths entry for the host, from DOCKER_CONFIG", () => {
+    const dir = dockerConfig({ auths: { "ghcr.io": { auth: auth("octocat", "ghp_token:with:colons") } } });
+    assert.deepEqual(dockerCredentials("ghcr.io", { DOCKER_CONFIG: dir }), {
+      username: "octocat",
+      password: "ghp_token:with:colons",
+    });
+    assert.equal(dockerCredentials("quay.io", { DOCKER_CONFIG: dir }), undefined);
+  });
+
+  it("falls back to ~/.docker/config.json, and Docker Hub's old index key", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-home-"));
+    dirs.push(home);
+    fs.mkdirSync(path.join(home, ".docker"));
+    fs.writeFileSync(
+      path.join(home, ".docker", "config.json"),
+      JSON.stringify({ auths: { "https://index.docker.io/v1/": { auth: auth("acme", "hub-token") } } }),
+    );
+    assert.deepEqual(dockerCredentials("docker.io", { HOME: home }), { username: "acme", password: "hub-token" });
+  });
+
+  it("asks a credential helper, as Docker's keychain does", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-bin-"));
+    dirs.push(bin);
+    // A helper answers `get` with the host on stdin, per docker-credential-helpers' protocol.
+    fs.writeFileSync(
+      path.join(bin, "docker-credential-finsighttest"),
+      '#!/bin/sh\nread host\n[ "$host" = "registry.example.com" ] || exit 1\necho \'{"ServerURL":"registry.example.com","Username":"robot","Secret":"from-helper"}\'\n',
+      { mode: 0o755 },
+    );
+    const dir = dockerConfig({ credHelpers: { "registry.example.com": "finsighttest" } });
+    const env = { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` };
+    assert.deepEqual(dockerCredentials("registry.example.com", env), { username: "robot", password: "from-helper" });
+    assert.equal(dockerCredentials("other.example.com", env), undefined, "the helper has nothing: anonymous");
+  });
+
+  it("no docker config at all means anonymous access", () => {
+    assert.equal(dockerCredentials("ghcr.io", { DOCKER_CONFIG: path.join(os.tmpdir(), "finsight-none") }), undefined);
+  });
+});

@@ -1,0 +1,239 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { planFloatingTags } from "../../src/plan/floating-tag-moves";
+import {
+  BUILD_INPUTS_LABEL,
+  downgradeRefusal,
+  overwriteRefusal,
+  parsePin,
+  pinnedRelease,
+} from "../../src/plan/release-guards";
+import { releasedVersions } from "../../src/plan/released-versions";
+import { DEFAULT_TAG_TEMPLATES, planTags } from "../../src/plan/tags";
+import { resolveVersion } from "../../src/plan/version";
+
+const registryOf = (...versions: string[]) =>
+  releasedVersions(
+    versions.map((v) => `v${v}`),
+    "v{{version}}",
+  );
+const tagsFor = (version: string, templates = DEFAULT_TAG_TEMPLATES.full) =>
+  planTags(templates, { version: resolveVersion({ configured: version, env: {} }) });
+
+/** Where each floating tag points after releasing `version` onto a registry holding `existing`. */
+function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMPLATES.full): Record<string, string> {
+  const digests = Object.fromEntries(
+    ["latest", "v1", "v2", "v1.9", "v2.0", "v1.4", "demo"].map((t) => [t, `digest-of-${t}`]),
+  );
+  const planned = planFloatingTags({
+    baseName: "finsight-backend-full",
+    version,
+    tags: tagsFor(version, templates),
+    released: registryOf(...existing),
+    digests,
+    registryRead: true,
+  });
+  return Object.fromEntries(planned.map((p) => [p.tag, p.target.kind === "release" ? "moves" : "stays"]));
+}
+
+describe("floating tags follow the registry, not the event", () => {
+  const cases: { name: string; version: string; existing: string[]; expected: Record<string, string> }[] = [
+    {
+      name: "first release moves everything",
+      version: "1.0.0",
+      existing: [],
+      expected: { "v1.0": "moves", v1: "moves", latest: "moves" },
+    },
+    {
+      name: "a newer release moves everything",
+      version: "2.0.2",
+      existing: ["1.9.0", "2.0.1"],
+      expected: { "v2.0": "moves", v2: "moves", latest: "moves" },
+    },
+    {
+      name: "v1.9.1 after v2.0.1: v1 and v1.9 move, latest stays (metadata-action #80, #326)",
+      version: "1.9.1",
+      existing: ["1.9.0", "2.0.1"],
+      expected: { "v1.9": "moves", v1: "moves", latest: "stays" },
+    },
+    {
+      name: "a patch of an old minor moves only its minor tag",
+      version: "1.4.3",
+      existing: ["1.4.2", "1.9.0", "2.0.1"],
+      expected: { "v1.4": "moves", v1: "stays", latest: "stays" },
+    },
+    {
+      name: "a re-run of the newest release keeps every tag on it",
+      version: "2.0.1",
+      existing: ["1.9.0", "2.0.1"],
+      expected: { "v2.0": "moves", v2: "moves", latest: "moves" },
+    },
+    {
+      name: "prereleases in the registry do not hold a stable release back",
+      version: "2.0.0",
+      existing: ["1.9.0", "2.1.0-rc.1"],
+      expected: { "v2.0": "moves", v2: "moves", latest: "moves" },
+    },
+    {
+      name: "a prerelease moves nothing",
+      version: "2.1.0-rc.2",
+      existing: ["2.0.0"],
+      expected: {},
+    },
+    {
+      name: "demo follows all releases",
+      version: "1.9.1",
+      existing: ["2.0.1"],
+      expected: { demo: "stays" },
+    },
+  ];
+  for (const { name, version, existing, expected } of cases) {
+    const templates = name.startsWith("demo") ? ["v{{version}}", "demo"] : DEFAULT_TAG_TEMPLATES.full;
+    it(name, () => assert.deepEqual(moves(version, existing, templates), expected));
+  }
+
+  it("a tag that should stay but is not in the registry is not managed at all", () => {
+    const planned = planFloatingTags({
+      baseName: "b",
+      version: "1.9.1",
+      tags: tagsFor("1.9.1"),
+      released: registryOf("1.9.0", "2.0.1"),
+      digests: {},
+      registryRead: true,
+    });
+    assert.deepEqual(
+      planned.map((p) => p.tag),
+      ["v1.9", "v1"],
+    );
+  });
+
+  it("says why a tag stays", () => {
+    const [, , latest] = planFloatingTags({
+      baseName: "finsight-backend-full",
+      version: "1.9.1",
+      tags: tagsFor("1.9.1"),
+      released: registryOf("1.9.0", "2.0.1"),
+      digests: { latest: "sha256:aaa" },
+      registryRead: true,
+    });
+    assert.deepEqual(latest, {
+      name: "finsight-backend-full-tag-latest",
+      tag: "latest",
+      target: { kind: "image", reference: "sha256:aaa" },
+      reason: "stays: 2.0.1 is a higher stable release of all releases",
+    });
+  });
+
+  it("a pin points the pinned release's tags at its digest and holds the others where they are", () => {
+    const planned = planFloatingTags({
+      baseName: "b",
+      version: "1.4.0",
+      tags: tagsFor("1.4.0"),
+      released: registryOf("1.3.2", "1.4.0"),
+      digests: { "v1.4": "sha256:bad", v1: "sha256:bad", latest: "sha256:bad", "v1.3": "sha256:good" },
+      registryRead: true,
+      pin: { version: "1.3.2", tags: tagsFor("1.3.2"), reference: "sha256:good" },
+    });
+    assert.deepEqual(
+      planned.map((p) => [p.tag, p.target]),
+      [
+        ["v1.3", { kind: "image", reference: "sha256:good", version: "1.3.2" }],
+        ["v1", { kind: "image", reference: "sha256:good", version: "1.3.2" }],
+        ["latest", { kind: "image", reference: "sha256:good", version: "1.3.2" }],
+        ["v1.4", { kind: "image", reference: "sha256:bad" }],
+      ],
+    );
+  });
+});
+
+describe("downgrades are refused unless allowed on purpose", () => {
+  const cases: { version: string; existing: string[]; refused: RegExp | undefined }[] = [
+    { version: "1.5.0", existing: ["1.4.0"], refused: undefined },
+    { version: "1.4.0", existing: ["1.4.0"], refused: undefined }, // a re-run
+    {
+      version: "1.3.0",
+      existing: ["1.4.0"],
+      refused: /^finsight:version 1\.3\.0 would go backwards: the highest released version is 1\.4\.0\./,
+    },
+    { version: "1.9.1", existing: ["1.9.0", "2.0.1"], refused: undefined }, // maintenance of a released line
+    { version: "1.9.0", existing: ["1.9.1", "2.0.1"], refused: /1\.9\.1 is already released on the 1\.9\.x line/ },
+    { version: "2.0.0-rc.1", existing: ["2.0.0"], refused: /2\.0\.0 is already released on the 2\.0\.x line/ },
+    { version: "2.1.0-rc.1", existing: ["2.0.0"], refused: undefined },
+    { version: "0.1.0", existing: [], refused: undefined },
+  ];
+  for (const { version, existing, refused } of cases) {
+    it(`${version} after ${existing.join(", ") || "nothing"}: ${refused ? "refused" : "accepted"}`, () => {
+      const refusal = downgradeRefusal(version, registryOf(...existing), false);
+      if (refused) {
+        assert.ok(refusal);
+        assert.match(refusal.message, refused);
+        assert.match(refusal.message, /set finsight:allowDowngrade to true on purpose$/);
+        assert.equal(downgradeRefusal(version, registryOf(...existing), true), undefined);
+      } else {
+        assert.equal(refusal, undefined);
+      }
+    });
+  }
+});
+
+describe("a released version tag is never overwritten", () => {
+  const ref = "ghcr.io/acme/finsight-backend:v1.4.0";
+  it("not released yet, or released from the same inputs: fine", () => {
+    assert.equal(overwriteRefusal(ref, "sha256:same", undefined), undefined);
+    assert.equal(overwriteRefusal(ref, "sha256:same", { [BUILD_INPUTS_LABEL]: "sha256:same" }), undefined);
+  });
+  it("released from other inputs: refused, naming the commit it came from", () => {
+    const refusal = overwriteRefusal(ref, "sha256:new", {
+      [BUILD_INPUTS_LABEL]: "sha256:old",
+      "org.opencontainers.image.revision": "abc123",
+    });
+    assert.equal(
+      refusal?.message,
+      `finsight:version: ${ref} is already released, built from other inputs (commit abc123), and a released version tag is never overwritten. Bump the version to release this build, or set finsight:pin to serve a released version`,
+    );
+  });
+  it("released by other means (no label): refused", () => {
+    assert.match(
+      overwriteRefusal(ref, "sha256:new", {})?.message ?? "",
+      /not built by this stack \(it has no finsight\.release\.build-inputs label\)/,
+    );
+  });
+});
+
+describe("pins", () => {
+  it("accepts a stable version with or without v", () => {
+    assert.equal(parsePin("v1.3.2"), "1.3.2");
+    assert.equal(parsePin(" 1.3.2 "), "1.3.2");
+  });
+  it("refuses what is not a version, and prereleases", () => {
+    assert.throws(
+      () => parsePin("1.3"),
+      /^ReleaseConfigError: finsight:pin must be a released version such as 1\.3\.2 or v1\.3\.2, got "1\.3"$/,
+    );
+    assert.throws(() => parsePin("latest"), /got "latest"/);
+    assert.throws(
+      () => parsePin("1.5.0-rc.1"),
+      /finsight:pin must be a stable release \(floating tags never point at a prerelease\), got "1\.5\.0-rc\.1"/,
+    );
+  });
+  it("a version that was never released lists the closest released ones", () => {
+    assert.throws(
+      () =>
+        pinnedRelease(
+          "v1.3.3",
+          "1.3.3",
+          registryOf("1.2.0", "1.3.1", "1.3.2", "1.4.0"),
+          "ghcr.io/acme/finsight-backend",
+          "v{{version}}",
+        ),
+      {
+        name: "ReleaseConfigError",
+        message:
+          'finsight:pin must be a version released in ghcr.io/acme/finsight-backend, got "v1.3.3": there is no tag v1.3.3. Closest released versions: 1.3.2, 1.3.1, 1.4.0, 1.2.0',
+      },
+    );
+  });
+  it("an empty registry says so", () => {
+    assert.throws(() => pinnedRelease("1.0.0", "1.0.0", [], "r", "v{{version}}"), /No released version was found$/);
+  });
+});

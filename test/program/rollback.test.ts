@@ -1,0 +1,245 @@
+/**
+ * Rollback and the release guards, end to end: the real index.ts under the mock runtime, reading a
+ * real registry (docker-registry on loopback) seeded with released versions, and the floating-tag
+ * provider applied to that registry to show where the tags end up.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
+import { floatingTagProvider } from "../../src/resources/floating-tag";
+import {
+  assertRefused,
+  FLOATING_TAG_TYPE,
+  floatingTagsOf,
+  imagesOf,
+  type ProgramRun,
+  runProgram,
+  testRegistry,
+} from "../support/program";
+import { freePort, pushImage, REGISTRY_PASSWORD, tagDigest } from "../support/registry";
+
+const SHA = "4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
+const ENV = { RELEASE_VERSION: "1.4.0", GITHUB_SHA: SHA, SOURCE_DATE_EPOCH: "1795168800" };
+
+let host = "";
+let namespaces = 0;
+before(async () => {
+  host = (await testRegistry()).registry.host;
+});
+
+/** A fresh namespace per test, so no test sees another's releases. */
+function stackRegistry() {
+  const namespace = `rollback${++namespaces}`;
+  const repositoryPath = `${namespace}/finsight-backend`;
+  return {
+    config: { "finsight:registry": `${host}/${namespace}` },
+    repository: `${host}/${repositoryPath}`,
+    /** Uploads an image under `tag`; `sameAs` gives it the very image (and digest) seeded under that tag. */
+    seed: (tag: string, labels: Record<string, string> = {}, sameAs = tag) =>
+      pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${sameAs} ${JSON.stringify(labels)}` }),
+    digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
+    /** Applies the run's floating tags to the registry, as `pulumi up` would through the provider. */
+    async apply(run: ProgramRun) {
+      for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
+        const { __provider, ...inputs } = tag.inputs;
+        await floatingTagProvider.create({ ...inputs, password: REGISTRY_PASSWORD });
+      }
+    },
+  };
+}
+
+const variables = (run: ProgramRun) =>
+  Object.fromEntries(
+    run.registered
+      .filter((r) => r.type === "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+      .map((r) => [r.inputs.variableName, r.inputs.value]),
+  );
+
+/** The labels this checkout's build of 1.4.0 would carry, read from a run on an empty registry. */
+async function labelsOfThisBuild(stack: string): Promise<Record<string, string>> {
+  const run = await runProgram({ stack, env: ENV, config: stackRegistry().config });
+  return imagesOf(run)[0].inputs.labels as Record<string, string>;
+}
+
+describe("rollback: finsight:pin", () => {
+  it("points latest, v1 and v1.3 at the pinned release's digest, and the GitHub variables too; nothing is built", async () => {
+    const registry = stackRegistry();
+    const good = await registry.seed("v1.3.2");
+    const bad = await registry.seed("v1.4.0");
+    for (const tag of ["latest", "v1", "v1.4"]) await registry.seed(tag); // the bad release's tags
+    const run = await runProgram({ stack: "prod", env: ENV, config: { ...registry.config, "finsight:pin": "v1.3.2" } });
+    assert.equal(run.error, undefined);
+    assert.deepEqual(imagesOf(run), [], "no Image: nothing is built");
+    assert.deepEqual(floatingTagsOf(run), {
+      "v1.3": good,
+      v1: good,
+      latest: good,
+      "v1.4": await registry.digestOf("v1.4"), // held where it is: 1.3.2 is not on the 1.4 line
+    });
+    assert.equal(run.outputs.imageRef, `${registry.repository}:v1.3.2@${good}`);
+    assert.equal(run.outputs.digest, good);
+    assert.equal(run.outputs.pinnedVersion, "1.3.2");
+    assert.deepEqual(variables(run), {
+      FINSIGHT_BACKEND_IMAGE: `${registry.repository}:v1.3.2@${good}`,
+      FINSIGHT_VERSION: "1.3.2",
+      FINSIGHT_VARIANT: "full",
+    });
+
+    await registry.apply(run);
+    for (const tag of ["latest", "v1", "v1.3"]) assert.equal(await registry.digestOf(tag), good, tag);
+    assert.equal(await registry.digestOf("v1.4.0"), bad, "the bad release itself is untouched");
+  });
+
+  it("demo: the demo tag points at the pinned demo release", async () => {
+    const registry = stackRegistry();
+    const good = await registry.seed("demo-v1.3.2");
+    await registry.seed("demo-v1.4.0");
+    const run = await runProgram({ stack: "demo", env: ENV, config: { ...registry.config, "finsight:pin": "1.3.2" } });
+    assert.equal(run.error, undefined);
+    assert.deepEqual(floatingTagsOf(run), { demo: good });
+    assert.deepEqual(imagesOf(run), []);
+    await registry.apply(run);
+    assert.equal(await registry.digestOf("demo"), good);
+  });
+
+  it("a pin that was never released is refused before anything is registered, listing the closest", async () => {
+    const registry = stackRegistry();
+    for (const tag of ["v1.2.0", "v1.3.1", "v1.3.2", "v1.4.0"]) await registry.seed(tag);
+    const run = await runProgram({ stack: "prod", env: ENV, config: { ...registry.config, "finsight:pin": "1.3.3" } });
+    assertRefused(
+      run,
+      new RegExp(
+        `^finsight:pin must be a version released in ${registry.repository.replace(/\./g, "\\.")}, got "1\\.3\\.3": there is no tag v1\\.3\\.3\\. Closest released versions: 1\\.3\\.2, 1\\.3\\.1, 1\\.4\\.0, 1\\.2\\.0$`,
+      ),
+    );
+  });
+
+  it("removing the pin rolls forward: the stack's own release is still in place, only pointers move", async () => {
+    const registry = stackRegistry();
+    const labels = await labelsOfThisBuild("prod");
+    const good = await registry.seed("v1.3.2");
+    await registry.seed("v1.4.0", labels); // what this checkout built as 1.4.0
+
+    const pinned = await runProgram({
+      stack: "prod",
+      env: ENV,
+      config: { ...registry.config, "finsight:pin": "1.3.2" },
+    });
+    const forward = await runProgram({ stack: "prod", env: ENV, config: registry.config });
+    assert.equal(pinned.error, undefined);
+    assert.equal(forward.error, undefined);
+    // The Image is declared with identical inputs in both runs, so neither run changes or rebuilds it.
+    assert.equal(imagesOf(pinned).length, 1);
+    assert.deepEqual(imagesOf(pinned)[0].inputs, imagesOf(forward)[0].inputs);
+    assert.equal(floatingTagsOf(pinned).latest, good);
+    const digest = String(forward.outputs.digest);
+    assert.deepEqual(floatingTagsOf(forward), { "v1.4": digest, v1: digest, latest: digest });
+  });
+});
+
+describe("release guards against the registry", () => {
+  it("v1.9.1 after v2.0.1 moves v1 and v1.9, and latest stays on v2.0.1", async () => {
+    const registry = stackRegistry();
+    await registry.seed("v1.9.0");
+    const newest = await registry.seed("v2.0.1");
+    assert.equal(await registry.seed("latest", {}, "v2.0.1"), newest);
+    const run = await runProgram({ stack: "prod", env: { ...ENV, RELEASE_VERSION: "1.9.1" }, config: registry.config });
+    assert.equal(run.error, undefined);
+    const digest = String(run.outputs.digest);
+    assert.deepEqual(floatingTagsOf(run), { "v1.9": digest, v1: digest, latest: newest });
+  });
+
+  it("a version below the highest release is refused, unless allowDowngrade is set", async () => {
+    const registry = stackRegistry();
+    await registry.seed("v1.4.0");
+    const env = { ...ENV, RELEASE_VERSION: "1.3.0" };
+    assertRefused(
+      await runProgram({ stack: "prod", env, config: registry.config }),
+      /^finsight:version 1\.3\.0 would go backwards: the highest released version is 1\.4\.0\..*finsight:allowDowngrade to true on purpose$/,
+    );
+    const allowed = await runProgram({
+      stack: "prod",
+      env,
+      config: { ...registry.config, "finsight:allowDowngrade": "true" },
+    });
+    assert.equal(allowed.error, undefined);
+    assert.deepEqual(imagesOf(allowed)[0].inputs.tags, [`${registry.repository}:v1.3.0`]);
+    assert.deepEqual(
+      Object.keys(floatingTagsOf(allowed)),
+      ["v1.3"],
+      "latest and v1 stay on 1.4.0 (not in the registry: unmanaged)",
+    );
+  });
+
+  it("re-running the same release is accepted and registers the same build", async () => {
+    const registry = stackRegistry();
+    const labels = await labelsOfThisBuild("prod");
+    await registry.seed("v1.4.0", labels);
+    const run = await runProgram({ stack: "prod", env: ENV, config: registry.config });
+    assert.equal(run.error, undefined);
+    assert.deepEqual(imagesOf(run)[0].inputs.labels, labels);
+  });
+
+  it("a changed build under a released version tag is refused: bump the version", async () => {
+    const registry = stackRegistry();
+    const labels = await labelsOfThisBuild("prod");
+    await registry.seed("v1.4.0", {
+      ...labels,
+      [BUILD_INPUTS_LABEL]: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+      "org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567",
+    });
+    assertRefused(
+      await runProgram({ stack: "prod", env: ENV, config: registry.config }),
+      new RegExp(
+        `^finsight:version: ${registry.repository.replace(/\./g, "\\.")}:v1\\.4\\.0 is already released, built from other inputs \\(commit 0123456789abcdef0123456789abcdef01234567\\), and a released version tag is never overwritten\\. Bump the version`,
+      ),
+    );
+  });
+});
+
+describe("registry unreachable", () => {
+  it("pulumi preview warns and still renders the plan", async () => {
+    const config = { "finsight:registry": `127.0.0.1:${await freePort()}/acme` };
+    const run = await runProgram({ stack: "prod", env: ENV, config, preview: true });
+    assert.equal(run.error, undefined);
+    assert.equal(imagesOf(run).length, 1);
+    assert.equal(run.warnings.length, 1);
+    assert.match(
+      run.warnings[0],
+      /^the registry could not be read \(registry 127\.0\.0\.1:\d+ \(repository acme\/finsight-backend\) could not be reached at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\), so the pin, the floating-tag rules, the downgrade check and the overwrite check were not applied; pulumi up will refuse to run until it can read it$/,
+    );
+  });
+
+  it("a rollback preview without the registry still shows the tags moving to the pinned tag, with a warning", async () => {
+    const config = { "finsight:registry": `127.0.0.1:${await freePort()}/acme`, "finsight:pin": "1.3.2" };
+    const run = await runProgram({ stack: "prod", env: ENV, config, preview: true });
+    assert.equal(run.error, undefined);
+    assert.deepEqual(imagesOf(run), []);
+    assert.deepEqual(floatingTagsOf(run), { "v1.3": "v1.3.2", v1: "v1.3.2", latest: "v1.3.2" });
+    assert.equal(run.warnings.length, 1);
+    assertRefused(
+      await runProgram({ stack: "prod", env: ENV, config }),
+      /^finsight:registry 127\.0\.0\.1:\d+: the registry could not be read/,
+    );
+  });
+
+  it("pulumi up refuses before anything is registered", async () => {
+    const config = { "finsight:registry": `127.0.0.1:${await freePort()}/acme` };
+    assertRefused(
+      await runProgram({ stack: "prod", env: ENV, config }),
+      /^finsight:registry 127\.0\.0\.1:\d+: the registry could not be read \(.*ECONNREFUSED\).*; pulumi up needs them, so nothing was built, pushed or re-pointed$/,
+    );
+  });
+
+  it("wrong credentials count as unreadable too, and the message says what to check", async () => {
+    const registry = stackRegistry();
+    const run = await runProgram({
+      stack: "prod",
+      env: ENV,
+      config: { ...registry.config, "finsight:registryUsername": "release-bot" },
+      secrets: { "finsight:registryPassword": "not-the-password" },
+    });
+    assertRefused(run, /HTTP 401.*check finsight:registryUsername and finsight:registryPassword/);
+    assert.doesNotMatch(run.error?.message ?? "", /not-the-password/);
+  });
+});

@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { floatingTagProvider } from "../../src/resources/floating-tag";
+import {
+  pushImage,
+  putManifest,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  registryForSuite,
+  tagDigest,
+  writeDockerLogin,
+} from "../support/registry";
+
+describe("floating tag provider against a real registry", () => {
+  const registry = registryForSuite();
+
+  const props = (repository: string, tag: string, source: string) => ({
+    host: registry.host,
+    repository,
+    tag,
+    source,
+    insecure: false,
+    username: REGISTRY_USER,
+    password: REGISTRY_PASSWORD,
+  });
+
+  it("points the tag at the release's own digest, and back, remembering what it replaced", async () => {
+    const repository = "acme/finsight-backend";
+    const v132 = await pushImage(registry.host, repository, "v1.3.2");
+    const v140 = await pushImage(registry.host, repository, "v1.4.0");
+    assert.notEqual(v132, v140);
+
+    const created = await floatingTagProvider.create(props(repository, "latest", v140));
+    assert.equal(created.id, `${registry.host}/${repository}:latest`);
+    assert.equal(created.outs.digest, v140);
+    assert.equal(created.outs.previousDigest, "");
+    assert.equal(await tagDigest(registry.host, repository, "latest"), v140);
+    assert.equal(created.outs.password, undefined, "the password is never an output");
+
+    // Roll back: the same tag, the older release's digest, byte for byte.
+    const rolledBack = await floatingTagProvider.update?.(created.id, created.outs, props(repository, "latest", v132));
+    assert.equal(rolledBack?.outs.digest, v132);
+    assert.equal(rolledBack?.outs.previousDigest, v140);
+    assert.equal(await tagDigest(registry.host, repository, "latest"), v132);
+  });
+
+  it("keeps an index's digest too (multi-platform releases)", async () => {
+    const repository = "acme/finsight-multi";
+    const amd64 = await pushImage(registry.host, repository, "v2.0.0-linux-amd64", { architecture: "amd64" });
+    const arm64 = await pushImage(registry.host, repository, "v2.0.0-linux-arm64", { architecture: "arm64" });
+    const manifest = (digest: string, architecture: string) => ({
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest,
+      size: 1, // the registry checks that children exist, not their size
+      platform: { os: "linux", architecture },
+    });
+    const index = await putManifest(registry.host, repository, "v2.0.0", {
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [manifest(amd64, "amd64"), manifest(arm64, "arm64")],
+    });
+    const created = await floatingTagProvider.create(props(repository, "v2", index));
+    assert.equal(created.outs.digest, index);
+    assert.equal(await tagDigest(registry.host, repository, "v2"), index);
+  });
+
+  it("refuses to point a tag at an image the registry does not have", async () => {
+    const missing = `sha256:${"0".repeat(64)}`;
+    await assert.rejects(
+      floatingTagProvider.create(props("acme/finsight-backend", "latest", missing)),
+      new RegExp(`has no image ${missing}, so tag latest cannot point at it`),
+    );
+  });
+
+  it("diff: a new source updates, a new tag replaces, rotated credentials change nothing", async () => {
+    const olds = { ...props("a/b", "latest", "sha256:1"), password: undefined, digest: "sha256:1", previousDigest: "" };
+    const same = await floatingTagProvider.diff?.("id", olds, {
+      ...props("a/b", "latest", "sha256:1"),
+      password: "rotated",
+    });
+    assert.deepEqual(same, { changes: false, replaces: [], deleteBeforeReplace: false });
+    const moved = await floatingTagProvider.diff?.("id", olds, props("a/b", "latest", "sha256:2"));
+    assert.deepEqual(moved, { changes: true, replaces: [], deleteBeforeReplace: false });
+    const renamed = await floatingTagProvider.diff?.("id", olds, props("a/b", "stable", "sha256:1"));
+    assert.deepEqual(renamed, { changes: true, replaces: ["tag"], deleteBeforeReplace: false });
+  });
+
+  it("refresh reads where the tag really points, so a tag moved by hand shows as drift", async () => {
+    const repository = "acme/finsight-drift";
+    const good = await pushImage(registry.host, repository, "v1.4.0");
+    const other = await pushImage(registry.host, repository, "v1.3.2");
+    const created = await floatingTagProvider.create(props(repository, "latest", good));
+    const home = writeDockerLogin(fs.mkdtempSync(path.join(os.tmpdir(), "finsight-login-")), registry.host);
+    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
+    const savedDockerConfig = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = home; // the docker login of the machine running pulumi refresh
+    try {
+      const unchanged = await floatingTagProvider.read?.(created.id, created.outs);
+      assert.equal(unchanged?.props?.digest, good);
+      assert.equal(
+        (await floatingTagProvider.diff?.(created.id, unchanged?.props, props(repository, "latest", good)))?.changes,
+        false,
+      );
+
+      // Someone re-points latest by hand.
+      const manifest = await fetch(`http://${registry.host}/v2/${repository}/manifests/${other}`, {
+        headers: {
+          authorization: `Basic ${auth}`,
+          accept: "application/vnd.oci.image.manifest.v1+json",
+        },
+      });
+      await putManifest(registry.host, repository, "latest", JSON.parse(await manifest.text()));
+      const refreshed = await floatingTagProvider.read?.(created.id, created.outs);
+      assert.equal(refreshed?.props?.digest, other);
+      const drift = await floatingTagProvider.diff?.(created.id, refreshed?.props, props(repository, "latest", good));
+      assert.deepEqual(drift, { changes: true, replaces: [], deleteBeforeReplace: false });
+      // Without a login that may read the tag, refresh keeps what it knew rather than failing.
+      fs.rmSync(path.join(home, "config.json"));
+      const anonymous = await floatingTagProvider.read?.(created.id, created.outs);
+      assert.equal(anonymous?.props?.digest, good);
+    } finally {
+      if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = savedDockerConfig;
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("delete leaves the tag in the registry", async () => {
+    const repository = "acme/finsight-keep";
+    const digest = await pushImage(registry.host, repository, "v1.0.0");
+    const created = await floatingTagProvider.create(props(repository, "latest", digest));
+    await floatingTagProvider.delete?.(created.id, created.outs);
+    assert.equal(await tagDigest(registry.host, repository, "latest"), digest);
+  });
+
+  it("still works once Pulumi has serialised it into plain JavaScript, as the engine runs it", async () => {
+    const repository = "acme/finsight-serialised";
+    const digest = await pushImage(registry.host, repository, "v1.0.0");
+    const serialised = await pulumi.runtime.serializeFunction(() => floatingTagProvider, { allowSecrets: false });
+    assert.equal(serialised.containsSecrets, false);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-provider-"));
+    try {
+      fs.writeFileSync(path.join(dir, "provider.js"), serialised.text);
+      // A separate plain node process: no tsx, no project modules, only the serialised text.
+      // create, then read (refresh) with the docker login that pulumi's own environment would carry.
+      const script = [
+        `const provider = require(${JSON.stringify(path.join(dir, "provider.js"))}).${serialised.exportName}();`,
+        "(async () => {",
+        "  const created = await provider.create(JSON.parse(process.env.PROPS));",
+        // A stale recorded digest: only a read that really reached the registry can correct it.
+        '  const read = await provider.read(created.id, { ...created.outs, digest: "sha256:stale" });',
+        "  console.log(JSON.stringify({ created, read }));",
+        "})();",
+      ].join("\n");
+      writeDockerLogin(dir, registry.host);
+      const output = execFileSync(process.execPath, ["-e", script], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, DOCKER_CONFIG: dir, PROPS: JSON.stringify(props(repository, "latest", digest)) },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      const result = JSON.parse(output) as {
+        created: { outs: { digest: string } };
+        read: { props: { digest: string } };
+      };
+      assert.equal(result.created.outs.digest, digest);
+      assert.equal(result.read.props.digest, digest);
+      assert.equal(await tagDigest(registry.host, repository, "latest"), digest);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
