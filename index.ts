@@ -1,40 +1,57 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadReleaseConfig } from "./src/inputs/pulumi-config";
-import { planRelease, releaseTargets } from "./src/plan/release-plan";
+import { loadRelease } from "./src/inputs/pulumi-config";
+import { planRelease } from "./src/plan/release-plan";
+import { releaseTargets } from "./src/plan/targets";
 import { registryViewFor } from "./src/registry/view";
 import { GitHubEnvironment } from "./src/resources/github-environment";
 import { ReleaseImage } from "./src/resources/release-image";
 
 // An async program: the registry is read once, before any resource is registered, and every
-// decision of the run (pin, floating tags, downgrade, overwrite) is taken from that one view.
+// decision of the run (candidate, promotion, pin, floating tags, guards) is taken from that one view.
 export = async () => {
-  const { inputs, secrets, githubToken, registryAccess, registryCredentials } = loadReleaseConfig();
+  const { inputs, registryAccess, secrets, githubToken, login } = loadRelease();
   const targets = releaseTargets(inputs);
-  const plan = planRelease(targets, await registryViewFor(registryAccess, targets));
+  const { repository: _, ...access } = registryAccess;
+  const view = await registryViewFor(access, { repositoryPath: targets.repository.path, questions: targets.questions });
+  const plan = planRelease(inputs, targets, view);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 
-  const image = new ReleaseImage(plan.variant, {
-    plan,
-    registryPassword: secrets.registryPassword,
-    tagCredentials: registryCredentials,
-  });
+  // The environment comes first so that a reviewer GitHub does not know fails the run before the
+  // release declares anything; it learns the served image ref once the image is declared.
+  const [servedRef, resolveServedRef] = pulumi.deferredOutput<string>();
   const environment = plan.github
     ? new GitHubEnvironment(plan.github.environment, {
         plan: plan.github,
-        imageRef: image.pinnedRef,
+        imageRef: servedRef,
         secrets,
         token: githubToken,
       })
     : undefined;
+  await environment?.reviewersResolved;
+
+  const image = new ReleaseImage(plan.variant, {
+    repository: plan.repository,
+    releaseTag: plan.releaseTag,
+    candidate: plan.candidate,
+    builds: plan.builds,
+    indexes: plan.indexes,
+    floatingTags: plan.floatingTags,
+    served: plan.served,
+    insecure: plan.registryInsecure,
+    ...(login ? { login } : {}),
+  });
+  resolveServedRef(image.servedRef);
 
   return {
     variant: plan.variant,
+    phase: plan.phase,
     version: plan.version.text,
     versionSource: plan.version.source,
     pinnedVersion: plan.pin?.version,
-    repository: plan.repository,
-    imageRef: image.pinnedRef,
-    digest: image.digest,
+    repository: plan.repository.name,
+    imageRef: image.servedRef,
+    digest: image.servedDigest,
+    candidateRef: image.candidateRef,
     tags: image.tags,
     floatingTags: image.floatingTags,
     githubEnvironment: environment?.environment,

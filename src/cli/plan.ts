@@ -1,22 +1,33 @@
 /**
- * `npm run plan -- --stack demo [--version 1.5.0-rc.1] [--config finsight:pin=1.3.2] [--registry] [--json]`:
+ * `npm run plan -- --stack local [--version 1.5.0-rc.1] [--config finsight:pin=1.3.2] [--registry] [--json]`:
  * prints what `pulumi up` would build, push and re-point for a stack, from the shipped stack files
  * and the same planning code as the program, without the Pulumi CLI or Docker. Offline by default;
  * `--registry` reads the registry (with the ambient docker login) as `pulumi up` does.
  */
 import { parseArgs } from "node:util";
 import { ReleaseConfigError } from "../errors";
-import { dockerCredentials } from "../inputs/docker-login";
-import { readReleaseEnvironment } from "../inputs/process-env";
-import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "../inputs/settings";
-import { readSourceFacts } from "../inputs/source-facts";
-import { readStackConfig } from "../inputs/stack-files";
-import { planRelease, type ReleasePlan, releaseTargets } from "../plan/release-plan";
+import { assembleInputs } from "../inputs/release-inputs";
+import { projectName, qualifyKey, readStackConfig } from "../inputs/stack-files";
+import { planRelease, type ReleasePlan } from "../plan/release-plan";
+import { releaseTargets } from "../plan/targets";
 import { type RegistryView, registryViewFor } from "../registry/view";
+
+export const USAGE = `usage: npm run plan -- --stack <stack> [options]
+
+Prints what \`pulumi up --stack <stack>\` would build, push and re-point, without Pulumi, Docker or credentials.
+
+  --stack <name>          the stack (a Pulumi.<name>.yaml in this directory)
+  --version <semver>      the release version, instead of finsight:version / RELEASE_VERSION / VERSION
+  --config, -c key=value  a config override, as pulumi preview --config takes it (pin=1.3.2 means finsight:pin)
+  --registry              read the registry with your docker login and apply the same guards as pulumi up;
+                          exits 1 when the registry cannot be read
+  --json                  the plan as JSON
+  --help, -h              this text
+`;
 
 export interface PlanOptions {
   version?: string;
-  /** Fully qualified config overrides (`finsight:pin` → `1.3.2`), as `pulumi preview --config` takes them. */
+  /** Config overrides; bare keys are qualified with the project name, as the Pulumi CLI does. */
   config?: Record<string, string>;
   /** Read the registry as `pulumi up` does; otherwise the plan says it was not read. */
   readRegistry?: boolean;
@@ -25,32 +36,30 @@ export interface PlanOptions {
 export async function planForStack(
   projectDir: string,
   stack: string,
-  env: NodeJS.ProcessEnv,
+  processEnv: NodeJS.ProcessEnv,
   options: PlanOptions = {},
 ): Promise<ReleasePlan> {
-  const { values, secureKeys } = readStackConfig(projectDir, stack);
-  const merged = { ...values, ...options.config };
-  const raw: RawConfig = Object.fromEntries(CONFIG_KEYS.map((key) => [key, merged[`${NAMESPACE}:${key}`]]));
-  const settings = parseSettings(options.version ? { ...raw, version: options.version } : raw, stack, (key) =>
-    secureKeys.includes(`${NAMESPACE}:${key}`),
-  );
-  const releaseEnv = readReleaseEnvironment(env);
-  const targets = releaseTargets({
+  const { values, secretKeys } = readStackConfig(projectDir, stack);
+  const project = projectName(projectDir);
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    const qualified = qualifyKey(project, key);
+    values[qualified] = value;
+    secretKeys.delete(qualified);
+  }
+  const { inputs, registryAccess } = assembleInputs({
     stack,
-    settings,
-    env: releaseEnv,
-    source: readSourceFacts(settings.context, releaseEnv),
+    config: { values, secretKeys },
+    processEnv,
     preview: true,
+    ...(options.version ? { versionFlag: options.version } : {}),
   });
+  const targets = releaseTargets(inputs);
   let registry: RegistryView = { status: "not read", reason: "npm run plan reads the registry only with --registry" };
   if (options.readRegistry) {
-    const credentials = dockerCredentials(settings.registry.host, env);
-    registry = await registryViewFor(
-      { host: settings.registry.host, insecure: settings.registryInsecure, ...(credentials ? { credentials } : {}) },
-      targets,
-    );
+    const { repository: _, ...access } = registryAccess;
+    registry = await registryViewFor(access, { repositoryPath: targets.repository.path, questions: targets.questions });
   }
-  return planRelease(targets, registry);
+  return planRelease(inputs, targets, registry);
 }
 
 const list = (items: readonly string[]) => (items.length ? items.join(", ") : "-");
@@ -60,17 +69,37 @@ const cacheText = (entry: object) =>
     .map(([type, fields]) => `${type} ${Object.values(fields as Record<string, unknown>)[0]}`)
     .join("");
 
+const PHASES: Record<ReleasePlan["phase"], string> = {
+  release: "release: build the candidate, push its exact tags and promote it in one run",
+  candidate: "candidate: build and push the exact tags only; floating tags and FINSIGHT_BACKEND_IMAGE stay",
+  promote: "promote: the candidate is in the registry; nothing is built, the floating tags move to its digest",
+  rollback: "rollback: nothing is built; the floating tags move to the pinned release",
+};
+
+function servedText(plan: ReleasePlan): string {
+  const { served } = plan;
+  if (served.kind === "candidate") return `${plan.releaseTag}@<digest of this build>`;
+  if (served.kind === "image") return served.ref;
+  return served.ref ? `${served.ref} (unchanged)` : "nothing promoted yet (unchanged)";
+}
+
 export function formatPlan(plan: ReleasePlan): string {
+  const candidate =
+    plan.candidate.source === "registry"
+      ? `${plan.releaseTag}@${plan.candidate.digest} (in the registry: not built, not pushed)`
+      : plan.candidate.source === "build"
+        ? `${plan.releaseTag} (built by this run)`
+        : `${plan.releaseTag} (not known: the registry was not read)`;
   const rows: [string, string][] = [
     ["stack", `${plan.stack} (variant ${plan.variant})`],
+    ["phase", PHASES[plan.phase]],
     ["version", `${plan.version.text} (from ${plan.version.source})`],
-    ["repository", plan.repository],
-    ["release tag", plan.releaseTag],
+    ["repository", plan.repository.name],
+    ["candidate", candidate],
+    ["serves", servedText(plan)],
     ["exact tags", list(plan.tags.exact)],
     ["floating tags", list(plan.tags.floating)],
-    ...(plan.pin
-      ? [["pinned", `${plan.pin.version}: ${plan.pin.ref} (rollback: nothing is built)`] as [string, string]]
-      : []),
+    ...(plan.pin ? [["pinned", `${plan.pin.version}: ${servedText(plan)}`] as [string, string]] : []),
     [
       "registry",
       plan.registry.status === "read"
@@ -78,7 +107,6 @@ export function formatPlan(plan: ReleasePlan): string {
         : `${plan.registry.status}: ${plan.registry.reason}`,
     ],
     ...plan.tags.skipped.map((skip): [string, string] => ["not tagged", `${skip.template}: ${skip.reason}`]),
-    ["credentials", plan.registryUsername ? `${plan.registryUsername} @ ${plan.registryHost}` : "ambient docker login"],
   ];
   for (const build of plan.builds) {
     rows.push(
@@ -114,7 +142,11 @@ export function formatPlan(plan: ReleasePlan): string {
       ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
       [
         "  variables",
-        list([...pairs(env.variables), `FINSIGHT_BACKEND_IMAGE=${plan.pin?.ref ?? "<pushed ref@digest>"}`]),
+        list([
+          ...pairs(env.variables),
+          ...env.kept.map((name) => `${name} (kept as it is)`),
+          ...(env.kept.includes("FINSIGHT_BACKEND_IMAGE") ? [] : [`FINSIGHT_BACKEND_IMAGE=${servedText(plan)}`]),
+        ]),
       ],
     );
   }
@@ -124,45 +156,70 @@ export function formatPlan(plan: ReleasePlan): string {
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      stack: { type: "string" },
-      version: { type: "string" },
-      config: { type: "string", short: "c", multiple: true },
-      registry: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-    },
-  });
+const OPTIONS = {
+  stack: { type: "string" },
+  version: { type: "string" },
+  config: { type: "string", short: "c", multiple: true },
+  registry: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Parsed = { help: true } | { help: false; stack: string; options: PlanOptions; json: boolean };
+
+/** The command line, or a one-line error (exit 2): never a stack trace for a typo. */
+export function parseCommandLine(argv: string[]): Parsed {
+  let parsedArgs: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
+  try {
+    parsedArgs = parseArgs({ args: argv, options: OPTIONS });
+  } catch (error) {
+    // node:util's own message names the option (ERR_PARSE_ARGS_UNKNOWN_OPTION and friends).
+    throw new UsageError((error as Error).message.split("\n")[0]);
+  }
+  const { values } = parsedArgs;
+  if (values.help) return { help: true };
   const config: Record<string, string> = {};
   for (const pair of values.config ?? []) {
     const equals = pair.indexOf("=");
-    if (equals <= 0) {
-      process.stderr.write(
-        `error: --config takes key=value, such as finsight:pin=1.3.2, got ${JSON.stringify(pair)}\n`,
-      );
-      return 2;
-    }
+    if (equals <= 0)
+      throw new UsageError(`--config takes key=value, such as finsight:pin=1.3.2, got ${JSON.stringify(pair)}`);
     config[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
-  if (!values.stack) {
-    process.stderr.write(
-      "usage: npm run plan -- --stack <demo|prod> [--version 1.5.0-rc.1] [--config finsight:key=value ...] [--registry] [--json]\n",
-    );
-    return 2;
-  }
+  if (!values.stack) throw new UsageError("--stack is required, such as --stack local");
+  return {
+    help: false,
+    stack: values.stack,
+    json: values.json ?? false,
+    options: { ...(values.version ? { version: values.version } : {}), config, readRegistry: values.registry ?? false },
+  };
+}
+
+export class UsageError extends Error {}
+
+export async function main(argv: string[], projectDir = process.cwd()): Promise<number> {
   try {
-    const plan = await planForStack(process.cwd(), values.stack, process.env, {
-      version: values.version,
-      config,
-      readRegistry: values.registry,
-    });
-    process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    const parsed = parseCommandLine(argv);
+    if (parsed.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
+    process.stdout.write(parsed.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    // Whoever asked for the registry's judgement and did not get it must not see success.
+    if (parsed.options.readRegistry && plan.registry.status !== "read") {
+      process.stderr.write(
+        `error: the registry could not be read: ${plan.registry.status === "unavailable" ? plan.registry.reason : plan.registry.status}\n`,
+      );
+      return 1;
+    }
     return 0;
   } catch (error) {
-    if (error instanceof ReleaseConfigError || (error as NodeJS.ErrnoException).code === "ENOENT") {
-      process.stderr.write(`error: ${(error as Error).message}\n`);
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n${USAGE.split("\n")[0]} (--help for more)\n`);
+      return 2;
+    }
+    if (error instanceof ReleaseConfigError) {
+      process.stderr.write(`${error.problems.map((line) => `error: ${line}`).join("\n")}\n`);
       return 1;
     }
     throw error;

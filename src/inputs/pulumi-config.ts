@@ -1,74 +1,69 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { PlanInputs } from "../plan/release-plan";
-import type { RegistryAccess } from "../registry/client";
-import { dockerCredentials } from "./docker-login";
-import { readReleaseEnvironment } from "./process-env";
-import { CONFIG_KEYS, NAMESPACE, parseSettings, type RawConfig } from "./settings";
-import { readSourceFacts } from "./source-facts";
+import { type AssembledInputs, assembleInputs } from "./release-inputs";
+import { NAMESPACE } from "./settings";
 
-export interface LoadedRelease {
-  inputs: PlanInputs;
+/** Registry credentials for resources: the stack's own, the password a Pulumi secret. */
+export interface RegistryLogin {
+  address: string;
+  username: string;
+  password: pulumi.Output<string>;
+}
+
+export interface LoadedRelease extends AssembledInputs {
   /** Secret config values by `finsight:` key, still Pulumi secrets; only the keys the plan may use. */
   secrets: Record<string, pulumi.Output<string>>;
   /** `github:token`, when the stack sets it; else the GitHub provider reads GITHUB_TOKEN itself. */
   githubToken?: pulumi.Output<string>;
-  /** How to read the registry before anything is registered (repository filled in by the plan). */
-  registryAccess: Omit<RegistryAccess, "repository">;
-  /** The same credentials for the floating-tag resources, the password a Pulumi secret. */
-  registryCredentials?: { username: string; password: pulumi.Output<string> };
-}
-
-/** True when the key holds a non-empty value; the value itself is not kept or shown. */
-function secretIsSet(key: string): boolean {
-  return (pulumi.runtime.getConfig(`${NAMESPACE}:${key}`) ?? "").trim() !== "";
+  /** Set when the stack configures registry credentials; otherwise every push uses the ambient docker login. */
+  login?: RegistryLogin;
 }
 
 /**
- * The only reader of Pulumi config and of the process environment in the program.
- * Throws a ReleaseConfigError, before any resource exists, when a setting is wrong.
+ * `isConfigSecret` is how the Pulumi SDK itself tells a `secure:` value from a plain one; it is marked
+ * internal in the typings, so it is reached through this one narrow declaration.
  */
-export function loadReleaseConfig(): LoadedRelease {
-  const config = new pulumi.Config(NAMESPACE);
-  const raw: RawConfig = Object.fromEntries(CONFIG_KEYS.map((key) => [key, config.get(key)]));
-  const settings = parseSettings(raw, pulumi.getStack(), secretIsSet);
-  const env = readReleaseEnvironment(process.env);
+const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 
-  const secretKeys = new Set(Object.values(settings.github?.secrets ?? {}));
-  if (settings.hasRegistryPassword) secretKeys.add("registryPassword");
-  if (settings.hasPulumiAccessToken) secretKeys.add("pulumiAccessToken");
+/**
+ * The program's reader of Pulumi config (and, through `assembleInputs`, of the process environment,
+ * git and the docker login). Throws a ReleaseConfigError, before any resource exists, when a setting is wrong.
+ */
+export function loadRelease(): LoadedRelease {
+  const values = pulumi.runtime.allConfig();
+  const secretKeys = new Set(Object.keys(values).filter((key) => runtimeConfig.isConfigSecret(key)));
+  const qualified = (name: string) => `${NAMESPACE}:${name}`;
+  // The registry is read before any resource is registered, so its password is needed as text here:
+  // it goes only into the Authorization header of those reads, never into a log, a name or the plan.
+  const assembled = assembleInputs({
+    stack: pulumi.getStack(),
+    config: { values, secretKeys },
+    processEnv: process.env,
+    preview: pulumi.runtime.isDryRun(),
+    registryPassword: values[qualified("registryPassword")],
+  });
+  const { settings } = assembled.inputs;
+  const config = new pulumi.Config(NAMESPACE);
+
+  const secretKeysUsed = new Set(Object.values(settings.github?.secrets ?? {}));
+  if (settings.registryUsername) secretKeysUsed.add("registryPassword");
+  if (settings.hasPulumiAccessToken) secretKeysUsed.add("pulumiAccessToken");
   const secrets: Record<string, pulumi.Output<string>> = {};
-  for (const key of secretKeys) secrets[key] = config.requireSecret(key);
+  for (const key of secretKeysUsed) secrets[key] = config.requireSecret(key);
   // The user name is plain config, but as an environment secret it is stored as one.
   if (settings.registryUsername) secrets.registryUsername = pulumi.secret(settings.registryUsername);
 
-  // The registry must be read before any resource is registered, so its password is needed as text
-  // here: it goes only into the Authorization header of those reads, never into a log, a name or a
-  // resource. What resources get is the secret Output.
-  const host = settings.registry.host;
-  const plainCredentials = settings.registryUsername
-    ? { username: settings.registryUsername, password: pulumi.runtime.getConfig(`${NAMESPACE}:registryPassword`) ?? "" }
-    : dockerCredentials(host, process.env);
-  const registryCredentials = settings.registryUsername
-    ? { username: settings.registryUsername, password: secrets.registryPassword }
-    : plainCredentials
-      ? { username: plainCredentials.username, password: pulumi.secret(plainCredentials.password) }
-      : undefined;
-
   return {
-    inputs: {
-      stack: pulumi.getStack(),
-      settings,
-      env,
-      source: readSourceFacts(settings.context, env),
-      preview: pulumi.runtime.isDryRun(),
-    },
+    ...assembled,
     secrets,
     githubToken: new pulumi.Config("github").getSecret("token"),
-    registryAccess: {
-      host,
-      insecure: settings.registryInsecure,
-      ...(plainCredentials ? { credentials: plainCredentials } : {}),
-    },
-    ...(registryCredentials ? { registryCredentials } : {}),
+    ...(settings.registryUsername
+      ? {
+          login: {
+            address: settings.repository.host,
+            username: settings.registryUsername,
+            password: secrets.registryPassword,
+          },
+        }
+      : {}),
   };
 }

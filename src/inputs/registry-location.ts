@@ -2,35 +2,49 @@ import { invalidSetting } from "../errors";
 
 /**
  * Image names follow the grammar of distribution/reference (the parser Docker itself uses).
- * No maintained npm package exposes that grammar on its own, so the three rules are written
- * out here from the upstream regexp.go.
+ * No maintained npm package exposes that grammar on its own, so the rules are written out here
+ * from the upstream regexp.go.
  */
 const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?$`);
+const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::([0-9]+))?$`);
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** Docker's limit on a repository name, registry included. */
 export const MAX_REPOSITORY_LENGTH = 255;
 
 export interface RegistryLocation {
-  /** The registry host, with port if any: what `docker login` and credentials are keyed by. */
+  /** The registry host, lowercase, with port if any: what `docker login` and credentials are keyed by. */
   host: string;
   /** Namespace below the host, e.g. `acme` in `ghcr.io/acme`; may be empty. */
   namespace: string;
 }
 
+/** One image repository, in the two forms the release needs; sliced once, here. */
+export interface ImageRepository {
+  host: string;
+  /** Below the host, as the registry API names it: `acme/finsight-backend`. */
+  path: string;
+  /** As image references name it: `ghcr.io/acme/finsight-backend`. */
+  name: string;
+}
+
 const REGISTRY_ACCEPTED =
-  "a registry host with an optional namespace, such as ghcr.io/acme, docker.io/acme or localhost:5000 (no scheme, lowercase path)";
+  "a registry host with an optional namespace, such as ghcr.io/acme, docker.io/acme or localhost:5000 (no scheme, lowercase path, port 1-65535)";
 
 /**
  * A registry without a host (`acme`) would make Docker push to Docker Hub under another name
  * (pulumi-docker-build #241), so a host is required: it has a dot or a port, or is `localhost`.
+ * Host names are case-insensitive, so the host is kept lowercase: `GHCR.IO` is GHCR.
  */
 export function parseRegistry(setting: string, value: string | undefined): RegistryLocation {
   const text = value?.trim() ?? "";
   if (text === "" || text.includes("://")) throw invalidSetting(setting, REGISTRY_ACCEPTED, value ?? "");
-  const [host, ...path] = text.replace(/\/+$/, "").split("/");
+  const [rawHost, ...path] = text.replace(/\/+$/, "").split("/");
+  const host = rawHost.toLowerCase();
   const looksLikeHost = host.includes(".") || host.includes(":") || host === "localhost";
-  if (!looksLikeHost || !DOMAIN.test(host) || !path.every((part) => PATH_COMPONENT.test(part))) {
+  const domain = DOMAIN.exec(host);
+  const port = domain?.[1] === undefined ? undefined : Number(domain[1]);
+  const portOk = port === undefined || (Number.isInteger(port) && port >= 1 && port <= 65535);
+  if (!looksLikeHost || !domain || !portOk || !path.every((part) => PATH_COMPONENT.test(part))) {
     throw invalidSetting(setting, REGISTRY_ACCEPTED, value);
   }
   return { host, namespace: path.join("/") };
@@ -49,6 +63,24 @@ export function parseRepositoryPath(setting: string, value: string): string {
   return value;
 }
 
-export function repositoryOf(registry: RegistryLocation, imageName: string): string {
-  return [registry.host, registry.namespace, imageName].filter((part) => part !== "").join("/");
+/**
+ * The repository an image goes to, within Docker's length limit. The setting blamed is the one
+ * that made it too long: the registry's namespace alone, or else the image name.
+ */
+export function imageRepository(registry: RegistryLocation, imageName: string): ImageRepository {
+  const path = [registry.namespace, imageName].filter((part) => part !== "").join("/");
+  const name = `${registry.host}/${path}`;
+  if (name.length > MAX_REPOSITORY_LENGTH) {
+    const registryAlone = [registry.host, registry.namespace].filter((part) => part !== "").join("/");
+    const [setting, got] =
+      registryAlone.length + 2 > MAX_REPOSITORY_LENGTH
+        ? ["finsight:registry", registryAlone]
+        : ["finsight:imageName", imageName];
+    throw invalidSetting(
+      setting,
+      `a value that keeps the repository (${registryAlone.length > 40 ? `${registryAlone.slice(0, 40)}…` : registryAlone}/${imageName.length > 40 ? `${imageName.slice(0, 40)}…` : imageName}) within ${MAX_REPOSITORY_LENGTH} characters (it has ${name.length})`,
+      got,
+    );
+  }
+  return { host: registry.host, path, name };
 }

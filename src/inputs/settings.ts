@@ -1,25 +1,36 @@
 import { Platform } from "@pulumi/docker-build/types/enums";
-import { invalidSetting, ReleaseConfigError } from "../errors";
+import { SemVer } from "semver";
+import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
 import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
-import { parseRegistry, parseRepositoryPath, type RegistryLocation } from "./registry-location";
+import {
+  type ImageRepository,
+  imageRepository,
+  parseRegistry,
+  parseRepositoryPath,
+  type RegistryLocation,
+} from "./registry-location";
 
 /**
- * The stack's `finsight:*` settings, validated. Every key here is declared in Pulumi.yaml,
- * which is where defaults live: the Pulumi CLI fills them in before the program runs, and
- * `readStackConfig` does the same for `npm run plan` and the tests.
+ * The stack's `finsight:*` settings, validated. Every key here is declared in Pulumi.yaml, which is
+ * where defaults live: the Pulumi CLI fills them in before the program runs, and `readStackConfig`
+ * does the same for `npm run plan` and the tests.
  *
- * Validation is hand-written rather than a zod schema because each message must read
- * `finsight:<key> must be <what is accepted>, got <value>` and a schema library's
- * messages would need a translation layer as long as these checks.
+ * Hand-written rather than a schema library: each message must read `finsight:<key> must be <what is
+ * accepted>, got <value>`, every problem of a run is reported at once, and unknown keys get the
+ * closest known one as a suggestion; a schema's messages would need a translation layer as long.
  */
 
 export const NAMESPACE = "finsight";
+const key = (name: string) => `${NAMESPACE}:${name}`;
 
 export type Variant = "demo" | "full";
 export const VARIANTS: readonly Variant[] = ["demo", "full"];
 
 export type CacheSettings =
-  | { type: "registry"; ref?: string }
+  | {
+      type: "registry" /** Another repository for caches (`finsight:cacheRef`), as `host/path`. */;
+      repository?: string;
+    }
   | { type: "gha" }
   | { type: "local"; dir: string }
   | { type: "none" };
@@ -29,32 +40,38 @@ export type PlatformName = (typeof Platform)[keyof typeof Platform];
 /** The docker-build provider's own list of platforms: anything else it would reject later. */
 export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
 
+/** Where a configured version came from: the stack config, or `npm run plan --version`. */
+export type ConfiguredVersion = { text: string; from: "config" | "--version" };
+
 export interface ReleaseSettings {
   variant: Variant;
-  /** As written in config; parsed and checked by `resolveVersion`. */
-  version?: string;
+  /** As written; parsed and checked by `resolveVersion`. */
+  version?: ConfiguredVersion;
   registry: RegistryLocation;
   imageName: string;
+  repository: ImageRepository;
   context: string;
   dockerfile: string;
   platforms: PlatformName[];
   push: boolean;
+  /** Move the floating tags and FINSIGHT_BACKEND_IMAGE to this release; false pushes a candidate only. */
+  promote: boolean;
+  /** The candidate digest that passed the checks: a promotion moves tags to it and to nothing else. */
+  promoteDigest?: string;
   cache: CacheSettings;
   builder?: string;
   target?: string;
-  /** Tag templates; undefined means the variant's defaults (see tags.ts). */
+  /** Tag templates; undefined means the variant's defaults (see plan/tags.ts). */
   tags?: string[];
   buildOnPreview: boolean;
+  /** Set together with the secret `finsight:registryPassword`; unset means the ambient docker login. */
   registryUsername?: string;
-  /** Whether the stack holds the secret `finsight:registryPassword` (its value never enters the plan). */
-  hasRegistryPassword: boolean;
   /** Whether the stack holds the secret `finsight:pulumiAccessToken` (for Pulumi Cloud backends). */
   hasPulumiAccessToken: boolean;
   /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
   github?: GitHubSettings;
-  /** A rollback: the released version the floating tags and the environment serve (`1.3.2`, `v1.3.2`). */
+  /** A rollback: the released version to serve, canonical (`1.3.2`). */
   pin?: string;
-  /** Release a version lower than the highest released one, on purpose. */
   allowDowngrade: boolean;
   /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
   registryInsecure: boolean;
@@ -76,6 +93,8 @@ export const CONFIG_KEYS = [
   "dockerfile",
   "platforms",
   "push",
+  "promote",
+  "promoteDigest",
   "cache",
   "cacheRef",
   "cacheDir",
@@ -95,37 +114,42 @@ export const CONFIG_KEYS = [
 /** Keys that hold secrets: set with `pulumi config set --secret`, never declared with a default. */
 export const SECRET_CONFIG_KEYS = ["registryPassword", "pulumiAccessToken"] as const;
 
-/** Config values as Pulumi hands them to a program: strings, with arrays as JSON text. */
-export type RawConfig = Readonly<Record<string, string | undefined>>;
+/**
+ * Config as Pulumi hands it to a program: fully qualified keys to strings (lists and objects as JSON
+ * text), and which keys hold secrets. A secret's value may be absent (`npm run plan` cannot decrypt it);
+ * this module only asks whether one is set and never returns it.
+ */
+export interface ConfigInput {
+  values: Readonly<Record<string, string>>;
+  secretKeys: ReadonlySet<string>;
+}
 
-const key = (name: string) => `${NAMESPACE}:${name}`;
-
-function optionalText(raw: RawConfig, name: string): string | undefined {
-  const value = raw[name]?.trim();
+function optionalText(raw: ConfigInput, name: string): string | undefined {
+  const value = raw.values[key(name)]?.trim();
   return value ? value : undefined;
 }
 
-function requiredText(raw: RawConfig, name: string, accepted: string): string {
+function requiredText(raw: ConfigInput, name: string, accepted: string): string {
   const value = optionalText(raw, name);
-  if (value === undefined) throw invalidSetting(key(name), accepted, raw[name] ?? "");
+  if (value === undefined) throw invalidSetting(key(name), accepted, raw.values[key(name)] ?? "");
   return value;
 }
 
-function booleanSetting(raw: RawConfig, name: string): boolean {
-  const value = raw[name]?.trim();
+function booleanSetting(raw: ConfigInput, name: string): boolean {
+  const value = raw.values[key(name)]?.trim();
   if (value === "true") return true;
   if (value === "false") return false;
-  throw invalidSetting(key(name), "true or false", raw[name] ?? "");
+  throw invalidSetting(key(name), "true or false", raw.values[key(name)] ?? "");
 }
 
-function stringList(raw: RawConfig, name: string): string[] | undefined {
-  const text = raw[name]?.trim();
+/** A config list: JSON text, or one plain item (`pulumi config set finsight:platforms linux/amd64`). */
+function configList(raw: ConfigInput, name: string): string[] | undefined {
+  const text = raw.values[key(name)]?.trim();
   if (!text) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    // `pulumi config set finsight:platforms linux/amd64` stores a plain string: accept one item.
     parsed = [text];
   }
   if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
@@ -134,18 +158,22 @@ function stringList(raw: RawConfig, name: string): string[] | undefined {
   return parsed.map((item) => item.trim());
 }
 
-function parseVariant(raw: RawConfig): Variant {
-  const value = raw.variant?.trim() ?? "";
+function parseVariant(raw: ConfigInput): Variant {
+  const value = raw.values[key("variant")]?.trim() ?? "";
   if (!(VARIANTS as readonly string[]).includes(value)) {
-    throw invalidSetting(key("variant"), `"demo" or "full"`, raw.variant ?? "");
+    throw invalidSetting(key("variant"), `"demo" or "full"`, raw.values[key("variant")] ?? "");
   }
   return value as Variant;
 }
 
-function parsePlatforms(raw: RawConfig): PlatformName[] {
-  const platforms = stringList(raw, "platforms") ?? [];
+function parsePlatforms(raw: ConfigInput): PlatformName[] {
+  const platforms = configList(raw, "platforms") ?? [];
   if (platforms.length === 0) {
-    throw invalidSetting(key("platforms"), "at least one platform such as linux/amd64", raw.platforms ?? "");
+    throw invalidSetting(
+      key("platforms"),
+      "at least one platform such as linux/amd64",
+      raw.values[key("platforms")] ?? "",
+    );
   }
   for (const platform of platforms) {
     if (!(KNOWN_PLATFORMS as readonly string[]).includes(platform)) {
@@ -162,12 +190,14 @@ function parsePlatforms(raw: RawConfig): PlatformName[] {
   return platforms as PlatformName[];
 }
 
-function parseCache(raw: RawConfig): CacheSettings {
-  const type = raw.cache?.trim() ?? "";
+function parseCache(raw: ConfigInput): CacheSettings {
+  const type = raw.values[key("cache")]?.trim() ?? "";
   switch (type) {
     case "registry": {
       const ref = optionalText(raw, "cacheRef");
-      return ref === undefined ? { type } : { type, ref };
+      if (ref === undefined) return { type };
+      const location = parseRegistry(key("cacheRef"), ref);
+      return { type, repository: [location.host, location.namespace].filter((part) => part !== "").join("/") };
     }
     case "gha":
     case "none":
@@ -180,12 +210,12 @@ function parseCache(raw: RawConfig): CacheSettings {
         CACHE_TYPES.map((t) => `"${t}"`)
           .join(", ")
           .replace(/, ([^,]*)$/, " or $1"),
-        raw.cache ?? "",
+        raw.values[key("cache")] ?? "",
       );
   }
 }
 
-function parseCredentials(raw: RawConfig, hasRegistryPassword: boolean): string | undefined {
+function parseCredentials(raw: ConfigInput, hasRegistryPassword: boolean): string | undefined {
   const username = optionalText(raw, "registryUsername");
   if (username !== undefined && !hasRegistryPassword) {
     throw new ReleaseConfigError(
@@ -196,19 +226,13 @@ function parseCredentials(raw: RawConfig, hasRegistryPassword: boolean): string 
     throw invalidSetting(
       key("registryUsername"),
       `a user name when ${key("registryPassword")} is set`,
-      raw.registryUsername ?? "",
+      raw.values[key("registryUsername")] ?? "",
     );
   }
   return username;
 }
 
-function parseTagTemplates(raw: RawConfig): string[] | undefined {
-  const templates = stringList(raw, "tags");
-  if (templates === undefined || templates.length === 0) return undefined;
-  return templates;
-}
-
-function parseSourceUrl(raw: RawConfig): string | undefined {
+function parseSourceUrl(raw: ConfigInput): string | undefined {
   const url = optionalText(raw, "sourceUrl");
   if (url !== undefined && !/^https:\/\/\S+$/.test(url)) {
     throw invalidSetting(key("sourceUrl"), "an https:// URL of the application's source repository", url);
@@ -216,52 +240,119 @@ function parseSourceUrl(raw: RawConfig): string | undefined {
   return url;
 }
 
+/** A pin names a stable version; whether it was released is checked against the registry later. */
+export function parsePin(pin: string): string {
+  let parsed: SemVer;
+  try {
+    parsed = new SemVer(pin.trim());
+  } catch {
+    throw new ReleaseConfigError(
+      `${key("pin")} must be a released version such as 1.3.2 or v1.3.2, got ${JSON.stringify(pin)}`,
+    );
+  }
+  if (parsed.prerelease.length > 0) {
+    throw new ReleaseConfigError(
+      `${key("pin")} must be a stable release (floating tags never point at a prerelease), got ${JSON.stringify(pin)}`,
+    );
+  }
+  return parsed.build.length ? `${parsed.version}+${parsed.build.join(".")}` : parsed.version;
+}
+
+function parsePromoteDigest(raw: ConfigInput): string | undefined {
+  const digest = optionalText(raw, "promoteDigest");
+  if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+    throw invalidSetting(key("promoteDigest"), "the candidate's digest, sha256: and 64 hex digits", digest);
+  }
+  return digest;
+}
+
 /**
- * Validates the raw stack config. `isSecretSet` says whether a `finsight:` secret key holds a
- * non-empty value; secret values stay Pulumi secrets and never pass through here.
+ * Keys in the namespace that the program does not read are refused: `finsight:verison` would
+ * otherwise release whatever the VERSION file says. So is a secret key holding a plain value.
  */
-export function parseSettings(raw: RawConfig, stack: string, isSecretSet: (key: string) => boolean): ReleaseSettings {
-  const hasRegistryPassword = isSecretSet("registryPassword");
-  const github = parseGitHubSettings(raw.github, stack);
+function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: readonly string[]): void {
+  const secretNames: readonly string[] = [...SECRET_CONFIG_KEYS, ...listedSecretKeys];
+  const known: readonly string[] = [...CONFIG_KEYS, ...secretNames];
+  const prefix = `${NAMESPACE}:`;
+  for (const fullKey of new Set([...Object.keys(raw.values), ...raw.secretKeys])) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const name = fullKey.slice(prefix.length);
+    if (!known.includes(name)) {
+      problems.add(unknownKey(prefix, name, known));
+    } else if (secretNames.includes(name) && !raw.secretKeys.has(fullKey)) {
+      problems.add(
+        `${fullKey} must be a secret, got a plain value (not shown): run pulumi config set --secret ${fullKey} and remove the plain value from the stack file`,
+      );
+    } else if (!secretNames.includes(name) && raw.secretKeys.has(fullKey) && name !== "registryUsername") {
+      problems.add(
+        `${fullKey} must be plain config, got a secret: it is not a credential, and the plan must be able to show it`,
+      );
+    }
+  }
+}
+
+/**
+ * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
+ * secrets elsewhere and never pass through here: only whether one is set.
+ */
+export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings {
+  const problems = new Problems();
+  const isSecretSet = (name: string) =>
+    raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
+  const github = problems.check(() => parseGitHubSettings(raw.values[key("github")], stack));
+  const listedSecretKeys = Object.values(github?.secrets ?? {});
+  checkKeys(raw, problems, listedSecretKeys);
   for (const [name, configKey] of Object.entries(github?.secrets ?? {})) {
-    if (!isSecretSet(configKey)) {
-      throw new ReleaseConfigError(
+    const plainValue = key(configKey) in raw.values && !raw.secretKeys.has(key(configKey)); // reported above
+    if (!isSecretSet(configKey) && !plainValue) {
+      problems.add(
         `${key(configKey)} must be set to a non-empty secret for the environment secret ${name} listed in ${key("github")}.secrets, got nothing: run pulumi config set --secret ${key(configKey)}`,
       );
     }
   }
-  const variant = parseVariant(raw);
-  const registry = parseRegistry(key("registry"), raw.registry);
-  const imageName = parseRepositoryPath(
-    key("imageName"),
-    requiredText(raw, "imageName", "an image name such as finsight-backend"),
+  const hasRegistryPassword = isSecretSet("registryPassword");
+  const registry = problems.check(() => parseRegistry(key("registry"), raw.values[key("registry")]));
+  const imageName = problems.check(() =>
+    parseRepositoryPath(key("imageName"), requiredText(raw, "imageName", "an image name such as finsight-backend")),
   );
-  return {
-    variant,
-    version: optionalText(raw, "version"),
+  const repository =
+    registry && imageName !== undefined ? problems.check(() => imageRepository(registry, imageName)) : undefined;
+  const versionText = optionalText(raw, "version");
+  const pinText = optionalText(raw, "pin");
+  const settings = {
+    variant: problems.check(() => parseVariant(raw)),
+    ...(versionText ? { version: { text: versionText, from: "config" as const } } : {}),
     registry,
     imageName,
-    context: requiredText(raw, "context", "the path of the FinSight application checkout (the build context)"),
-    dockerfile: requiredText(
-      raw,
-      "dockerfile",
-      "a Dockerfile path relative to the build context, such as Dockerfile.backend",
+    repository,
+    context: problems.check(() =>
+      requiredText(raw, "context", "the path of the FinSight application checkout (the build context)"),
     ),
-    platforms: parsePlatforms(raw),
-    push: booleanSetting(raw, "push"),
-    cache: parseCache(raw),
+    dockerfile: problems.check(() =>
+      requiredText(raw, "dockerfile", "a Dockerfile path relative to the build context, such as Dockerfile.backend"),
+    ),
+    platforms: problems.check(() => parsePlatforms(raw)),
+    push: problems.check(() => booleanSetting(raw, "push")),
+    promote: problems.check(() => booleanSetting(raw, "promote")),
+    promoteDigest: problems.check(() => parsePromoteDigest(raw)),
+    cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),
     target: optionalText(raw, "target"),
-    tags: parseTagTemplates(raw),
-    buildOnPreview: booleanSetting(raw, "buildOnPreview"),
-    registryUsername: parseCredentials(raw, hasRegistryPassword),
-    hasRegistryPassword,
+    tags: problems.check(() => {
+      const templates = configList(raw, "tags");
+      return templates?.length ? templates : undefined;
+    }),
+    buildOnPreview: problems.check(() => booleanSetting(raw, "buildOnPreview")),
+    registryUsername: problems.check(() => parseCredentials(raw, hasRegistryPassword)),
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),
-    pin: optionalText(raw, "pin"),
-    allowDowngrade: booleanSetting(raw, "allowDowngrade"),
-    registryInsecure: booleanSetting(raw, "registryInsecure"),
-    sourceUrl: parseSourceUrl(raw),
+    ...(pinText ? { pin: problems.check(() => parsePin(pinText)) } : {}),
+    allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
+    registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
+    sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };
+  problems.throwIfAny();
+  // Every step that could fail has succeeded, so no field is undefined by failure.
+  return settings as ReleaseSettings;
 }

@@ -1,14 +1,28 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import dockerignore from "@balena/dockerignore";
 import { invalidSetting } from "../errors";
 import type { ReleaseEnvironment } from "./process-env";
 
 /** What the build context and the environment say about the source being released. */
 export interface SourceFacts {
+  /** Whether the context directory exists at all. */
+  contextExists: boolean;
   versionFile?: { path: string; content: string };
   /** Full commit id of the source. */
   revision?: string;
+  /**
+   * Git's tree id of the context directory at HEAD: its content as committed, the same on every
+   * fresh checkout of the commit, and its own even when the context is a folder of a larger repository.
+   */
+  tree?: string;
+  /**
+   * Files that would make the build differ from `tree`: uncommitted changes to tracked files, and
+   * untracked (or git-ignored) files that the context's .dockerignore does not exclude. Empty when
+   * the context is not a checkout.
+   */
+  uncommitted: string[];
   /** Commit time, seconds since the epoch. */
   commitEpoch?: number;
 }
@@ -18,32 +32,61 @@ function git(context: string, args: string[]): string | undefined {
     return execFileSync("git", ["-C", context, ...args], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch {
     return undefined;
   }
 }
 
+const paths = (output: string | undefined) => (output ?? "").split("\0").filter((entry) => entry !== "");
+
 /**
- * The release's only reads of the file system, done once before planning. The context's own
- * git HEAD is preferred to GITHUB_SHA: when the application is checked out beside this stack,
+ * The ignore file BuildKit applies: `<Dockerfile>.dockerignore` beside the Dockerfile when it exists
+ * (the per-Dockerfile form pulumi-docker-build #74 recommends), else `.dockerignore` at the root.
+ * Matched with @balena/dockerignore, which implements Docker's own pattern rules.
+ */
+function buildIgnores(context: string, dockerfile: string): (file: string) => boolean {
+  const candidates = [path.join(context, `${dockerfile}.dockerignore`), path.join(context, ".dockerignore")];
+  const file = candidates.find((candidate) => existsSync(candidate));
+  const rules = dockerignore();
+  if (file) rules.add(readFileSync(file, "utf8").split(/\r?\n/));
+  return (entry: string) => rules.ignores(entry);
+}
+
+/**
+ * The release's only reads of the file system and git, done once before planning. The context's
+ * own git HEAD is preferred to GITHUB_SHA: when the application is checked out beside this stack,
  * GITHUB_SHA names the workflow's commit, not the source that is built.
  */
-export function readSourceFacts(context: string, env: ReleaseEnvironment): SourceFacts {
-  const facts: SourceFacts = {};
+export function readSourceFacts(
+  context: string,
+  env: ReleaseEnvironment,
+  dockerfile = "Dockerfile.backend",
+): SourceFacts {
+  const contextExists = existsSync(context);
+  const facts: SourceFacts = { contextExists, uncommitted: [] };
   const versionPath = path.join(context, "VERSION");
   if (existsSync(versionPath)) facts.versionFile = { path: versionPath, content: readFileSync(versionPath, "utf8") };
 
-  const isCheckout = existsSync(context) && git(context, ["rev-parse", "--show-toplevel"]) !== undefined;
-  facts.revision = (isCheckout ? git(context, ["rev-parse", "HEAD"]) : undefined) ?? env.GITHUB_SHA;
+  const isCheckout = contextExists && git(context, ["rev-parse", "--show-toplevel"]) !== undefined;
+  const head = isCheckout ? git(context, ["rev-parse", "--verify", "-q", "HEAD"])?.trim() : undefined;
+  facts.revision = head || env.GITHUB_SHA;
+  if (head) {
+    facts.tree = git(context, ["rev-parse", "HEAD:./"])?.trim() || undefined;
+    const ignored = buildIgnores(context, dockerfile);
+    const changed = paths(git(context, ["diff", "--name-only", "--relative", "-z", "HEAD", "--", "."]));
+    const untracked = paths(git(context, ["ls-files", "--others", "-z", "--", "."])).filter((file) => !ignored(file));
+    facts.uncommitted = [...new Set([...changed, ...untracked])].sort();
+  }
 
   if (env.SOURCE_DATE_EPOCH !== undefined) {
     if (!/^\d+$/.test(env.SOURCE_DATE_EPOCH)) {
       throw invalidSetting("SOURCE_DATE_EPOCH", "whole seconds since 1970-01-01 UTC", env.SOURCE_DATE_EPOCH);
     }
     facts.commitEpoch = Number(env.SOURCE_DATE_EPOCH);
-  } else if (isCheckout && facts.revision) {
-    const seconds = git(context, ["log", "-1", "--format=%ct", facts.revision]);
+  } else if (head) {
+    const seconds = git(context, ["log", "-1", "--format=%ct", head])?.trim();
     if (seconds && /^\d+$/.test(seconds)) facts.commitEpoch = Number(seconds);
   }
   return facts;

@@ -1,18 +1,15 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { ReleaseConfigError } from "../errors";
+import type { ConfigInput } from "./settings";
 
 /**
  * Reads the project's config the way the Pulumi CLI hands it to a program: the defaults declared
  * in Pulumi.yaml, overridden by the stack's Pulumi.<stack>.yaml, every value a string (lists as JSON).
- * `npm run plan` and the tests use it, so both see exactly what `pulumi up` sees.
+ * `npm run plan` and the tests use it, so both see exactly what `pulumi up` sees. Secure values are
+ * absent (only the CLI can decrypt them); their keys are in `secretKeys`.
  */
-export interface StackConfig {
-  /** Fully qualified keys (`finsight:variant`, `github:owner`) to values. Secure values are absent. */
-  values: Record<string, string>;
-  /** Fully qualified keys whose stack value is `secure:` (ciphertext this code never reads). */
-  secureKeys: string[];
-}
 
 type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
 
@@ -27,10 +24,34 @@ export function stackFileOf(projectDir: string, stack: string): string {
   return path.join(projectDir, `Pulumi.${stack}.yaml`);
 }
 
-export function readStackConfig(projectDir: string, stack: string): StackConfig {
+/** The stacks that have a stack file in the project, sorted. */
+export function listStacks(projectDir: string): string[] {
+  return readdirSync(projectDir)
+    .map((name) => /^Pulumi\.([^.]+)\.yaml$/.exec(name)?.[1])
+    .filter((stack): stack is string => stack !== undefined)
+    .sort();
+}
+
+/** The project's name: what Pulumi's CLI puts before a bare config key (`pin` → `finsight:pin`). */
+export function projectName(projectDir: string): string {
+  return String(readYaml(path.join(projectDir, "Pulumi.yaml")).name);
+}
+
+/** A key as the Pulumi CLI stores it: a bare key belongs to the project's namespace. */
+export const qualifyKey = (project: string, key: string) => (key.includes(":") ? key : `${project}:${key}`);
+
+export function readStackConfig(
+  projectDir: string,
+  stack: string,
+): ConfigInput & { values: Record<string, string>; secretKeys: Set<string> } {
+  const stackFile = stackFileOf(projectDir, stack);
+  if (!existsSync(stackFile)) {
+    throw new ReleaseConfigError(
+      `--stack must name a stack of this project (${listStacks(projectDir).join(", ")}), got ${JSON.stringify(stack)}: there is no ${path.basename(stackFile)}`,
+    );
+  }
   const project = readYaml(path.join(projectDir, "Pulumi.yaml"));
-  const projectName = String(project.name);
-  const qualify = (key: string) => (key.includes(":") ? key : `${projectName}:${key}`);
+  const qualify = (key: string) => qualifyKey(String(project.name), key);
 
   const values: Record<string, string> = {};
   const declared = (project.config ?? {}) as Record<string, { default?: YamlValue } | YamlValue>;
@@ -46,15 +67,15 @@ export function readStackConfig(projectDir: string, stack: string): StackConfig 
     }
   }
 
-  const secureKeys: string[] = [];
-  const stackValues = (readYaml(stackFileOf(projectDir, stack)).config ?? {}) as Record<string, YamlValue>;
+  const secretKeys = new Set<string>();
+  const stackValues = (readYaml(stackFile).config ?? {}) as Record<string, YamlValue>;
   for (const [key, value] of Object.entries(stackValues)) {
     if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-      secureKeys.push(qualify(key));
+      secretKeys.add(qualify(key));
       delete values[qualify(key)];
     } else {
       values[qualify(key)] = asConfigString(value);
     }
   }
-  return { values, secureKeys };
+  return { values, secretKeys };
 }

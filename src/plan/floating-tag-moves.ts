@@ -1,4 +1,5 @@
 import { compare } from "semver";
+import type { PinnedRelease } from "./pin";
 import type { ReleasedVersion } from "./released-versions";
 import type { TagLine, TagPlan } from "./tags";
 
@@ -21,14 +22,24 @@ export interface FloatingTagPlan {
   /** The tag alone (`latest`); the repository is the plan's. */
   tag: string;
   target: TagTarget;
+  /**
+   * Where the registry said the tag pointed when this plan was made ("" = no such tag); the move is
+   * refused if it points elsewhere by the time it is written. Absent when the registry was not read.
+   */
+  seen?: string;
   /** Why it points there, for the plan printout and the notes. */
   reason: string;
 }
 
-export interface FloatingTagInputs {
+/** How this run treats floating tags: move them with the release, hold them (a candidate), or pin them. */
+export type FloatingTagMode =
+  | { kind: "promote"; version: string /** The release's digest when the registry has it already. */; digest?: string }
+  | { kind: "hold"; version: string }
+  | { kind: "pin"; pin: PinnedRelease };
+
+export interface FloatingTagFacts {
   /** Resource name prefix, per variant (`finsight-backend-full`). */
   baseName: string;
-  version: string;
   tags: TagPlan;
   /** Released versions read from the registry, lowest first. */
   released: readonly ReleasedVersion[];
@@ -36,8 +47,7 @@ export interface FloatingTagInputs {
   digests: Readonly<Record<string, string>>;
   /** False when the registry was not read (an offline plan, a preview without it): nothing to compare with. */
   registryRead: boolean;
-  /** A rollback: the released version to serve, its floating tags and its image reference. */
-  pin?: { version: string; tags: TagPlan; reference: string };
+  mode: FloatingTagMode;
 }
 
 function onLine(line: TagLine, version: string, candidate: string): boolean {
@@ -61,37 +71,47 @@ export function highestOnLine(released: readonly ReleasedVersion[], line: TagLin
 
 export function planFloatingTags({
   baseName,
-  version,
   tags,
   released,
   digests,
   registryRead,
-  pin,
-}: FloatingTagInputs): FloatingTagPlan[] {
-  const name = (tag: string) => `${baseName}-tag-${tag}`;
+  mode,
+}: FloatingTagFacts): FloatingTagPlan[] {
   const planned: FloatingTagPlan[] = [];
+  const add = (tag: string, target: TagTarget, reason: string) =>
+    planned.push({
+      name: `${baseName}-tag-${tag}`,
+      tag,
+      target,
+      ...(registryRead ? { seen: digests[tag] ?? "" } : {}),
+      reason,
+    });
+  // A tag that is not in the registry has nothing to hold; it is simply not managed this run.
   const hold = (tag: string, reason: string) => {
-    // A tag that is not in the registry has nothing to hold; it is simply not managed this run.
-    if (digests[tag])
-      planned.push({ name: name(tag), tag, target: { kind: "image", reference: digests[tag] }, reason });
+    if (digests[tag]) add(tag, { kind: "image", reference: digests[tag] }, reason);
   };
 
-  if (pin) {
+  if (mode.kind === "pin") {
     // A rollback moves the pinned release's tags back on purpose, `latest` included.
+    const { pin } = mode;
     for (const tag of pin.tags.floating) {
-      planned.push({
-        name: name(tag),
+      add(
         tag,
-        target: { kind: "image", reference: pin.reference, version: pin.version },
-        reason: `pinned to ${pin.version} (finsight:pin)`,
-      });
+        { kind: "image", reference: pin.digest ?? pin.tag, version: pin.version },
+        `pinned to ${pin.version} (finsight:pin)`,
+      );
     }
     for (const tag of tags.floating.filter((tag) => !pin.tags.floating.includes(tag))) {
       hold(tag, `not moved while finsight:pin is set: ${pin.version} is not on its line`);
     }
     return planned;
   }
+  if (mode.kind === "hold") {
+    for (const tag of tags.floating) hold(tag, `stays: ${mode.version} is a candidate (finsight:promote is false)`);
+    return planned;
+  }
 
+  const { version, digest } = mode;
   for (const tag of tags.floating) {
     const line = tags.floatingLines[tag];
     const highest = highestOnLine(released, line, version);
@@ -99,7 +119,7 @@ export function planFloatingTags({
       const reason = registryRead
         ? `${version} is the highest stable release ${lineName(line, version)}`
         : "moves with this release (the registry was not read, so no release was compared)";
-      planned.push({ name: name(tag), tag, target: { kind: "release" }, reason });
+      add(tag, digest ? { kind: "image", reference: digest, version } : { kind: "release" }, reason);
     } else {
       hold(tag, `stays: ${highest.version} is a higher stable release ${lineName(line, version)}`);
     }

@@ -19,13 +19,19 @@ export interface GitHubEnvironmentPlan
   branchPatterns: string[];
   tagPatterns: string[];
   secrets: EnvironmentSecretPlan[];
-  /** Plain variables known before the release; FINSIGHT_BACKEND_IMAGE is added from the pushed digest. */
+  /** Plain variables known before the release; FINSIGHT_BACKEND_IMAGE is added from the served digest. */
   variables: Record<string, string>;
+  /**
+   * Variables a candidate run leaves as they are in GitHub (FINSIGHT_BACKEND_IMAGE, FINSIGHT_VERSION):
+   * they name the promoted release, which a candidate is not yet.
+   */
+  kept: string[];
 }
 
 export interface EnvironmentFacts {
   variant: string;
-  version: string;
+  /** The version the stack serves; undefined in a candidate run, which changes what users deploy not at all. */
+  servedVersion?: string;
   registryHost: string;
   registryUsername?: string;
   /** Whether the stack holds `finsight:pulumiAccessToken` (Pulumi Cloud backends). */
@@ -72,6 +78,11 @@ export function planGitHubEnvironment(settings: GitHubSettings, facts: Environme
     branchPatterns: settings.branches,
     tagPatterns: settings.tags,
     secrets,
-    variables: { ...settings.variables, FINSIGHT_VERSION: facts.version, FINSIGHT_VARIANT: facts.variant },
+    variables: {
+      ...settings.variables,
+      ...(facts.servedVersion ? { FINSIGHT_VERSION: facts.servedVersion } : {}),
+      FINSIGHT_VARIANT: facts.variant,
+    },
+    kept: facts.servedVersion ? [] : ["FINSIGHT_BACKEND_IMAGE", "FINSIGHT_VERSION"],
   };
 }

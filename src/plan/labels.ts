@@ -2,6 +2,8 @@ import type { Variant } from "../inputs/settings";
 import type { ResolvedVersion } from "./version";
 
 export const VARIANT_LABEL = "finsight.release.variant";
+/** Git's tree id of the build context at the released commit: the source's content, machine-independent. */
+export const SOURCE_TREE_LABEL = "finsight.release.source-tree";
 
 const DESCRIPTIONS: Record<Variant, string> = {
   demo: "FinSight backend, light demo build (requirements.light.txt, ML disabled)",
@@ -12,6 +14,7 @@ export interface LabelFacts {
   variant: Variant;
   version: ResolvedVersion;
   revision?: string;
+  tree?: string;
   /** Commit time in seconds since the epoch: the image's creation time, so rebuilds are identical. */
   commitEpoch?: number;
   sourceUrl?: string;
@@ -26,6 +29,7 @@ export function planLabels(facts: LabelFacts): Record<string, string> {
     "org.opencontainers.image.version": facts.version.text,
   };
   if (facts.revision) labels["org.opencontainers.image.revision"] = facts.revision;
+  if (facts.tree) labels[SOURCE_TREE_LABEL] = facts.tree;
   // The commit's time, never the clock: a label that changed per run would rebuild on every `pulumi up`.
   if (facts.commitEpoch !== undefined) {
     labels["org.opencontainers.image.created"] = new Date(facts.commitEpoch * 1000).toISOString().replace(".000Z", "Z");

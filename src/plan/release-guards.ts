@@ -1,6 +1,6 @@
 import { compare, SemVer } from "semver";
 import { ReleaseConfigError } from "../errors";
-import { closestReleased, type ReleasedVersion, tagForVersion } from "./released-versions";
+import type { ReleasedVersion } from "./released-versions";
 
 /**
  * The checks a release must pass against what the registry already holds, before anything is
@@ -41,60 +41,38 @@ export function downgradeRefusal(
   );
 }
 
+/** Labels worth naming when a release differs: what a reader can check against their checkout. */
+const EXPLAINING_LABELS = [
+  "org.opencontainers.image.revision",
+  "finsight.release.source-tree",
+  "org.opencontainers.image.created",
+  "org.opencontainers.image.version",
+  "finsight.release.variant",
+];
+
 /**
- * A version tag names one build forever. A re-run of the same release (same build inputs) is fine;
- * anything else under an existing version tag is refused.
+ * A version tag names one build forever. The same source (same build-inputs label) is served from
+ * the registry as it is; anything else under an existing version tag is refused, naming what differs.
  */
 export function overwriteRefusal(
-  releaseRef: string,
-  plannedInputs: string,
-  existingLabels: Readonly<Record<string, string>> | undefined,
+  release: { ref: string; digest?: string },
+  planned: Readonly<Record<string, string>>,
+  existing: Readonly<Record<string, string>> | undefined,
 ): ReleaseConfigError | undefined {
-  if (existingLabels === undefined) return undefined;
-  const existing = existingLabels[BUILD_INPUTS_LABEL];
-  if (existing === plannedInputs) return undefined;
-  const revision = existingLabels["org.opencontainers.image.revision"];
-  const what = existing
-    ? `built from other inputs${revision ? ` (commit ${revision})` : ""}`
-    : `not built by this stack (it has no ${BUILD_INPUTS_LABEL} label)`;
+  if (existing === undefined) return undefined;
+  const existingInputs = existing[BUILD_INPUTS_LABEL];
+  if (existingInputs !== undefined && existingInputs === planned[BUILD_INPUTS_LABEL]) return undefined;
+  const at = `${release.ref}${release.digest ? ` (${release.digest})` : ""}`;
+  let what: string;
+  if (existingInputs === undefined) {
+    what = `not built by this stack (it has no ${BUILD_INPUTS_LABEL} label)`;
+  } else {
+    const differences = EXPLAINING_LABELS.filter((label) => existing[label] !== planned[label]).map(
+      (label) => `${label} ${existing[label] ?? "(none)"} there, ${planned[label] ?? "(none)"} here`,
+    );
+    what = `built from other inputs${differences.length ? `: ${differences.join("; ")}` : " (build args, Dockerfile, target or platforms)"}`;
+  }
   return new ReleaseConfigError(
-    `finsight:version: ${releaseRef} is already released, ${what}, and a released version tag is never overwritten. Bump the version to release this build, or set finsight:pin to serve a released version`,
-  );
-}
-
-/** A pin names a stable version; whether it was released is checked against the registry later. */
-export function parsePin(pin: string): string {
-  let parsed: SemVer;
-  try {
-    parsed = new SemVer(pin.trim());
-  } catch {
-    throw new ReleaseConfigError(
-      `finsight:pin must be a released version such as 1.3.2 or v1.3.2, got ${JSON.stringify(pin)}`,
-    );
-  }
-  if (parsed.prerelease.length > 0) {
-    throw new ReleaseConfigError(
-      `finsight:pin must be a stable release (floating tags never point at a prerelease), got ${JSON.stringify(pin)}`,
-    );
-  }
-  return parsed.build.length ? `${parsed.version}+${parsed.build.join(".")}` : parsed.version;
-}
-
-/** The registry tag of a pinned version; the message lists the nearest released ones when there is none. */
-export function pinnedRelease(
-  pin: string,
-  version: string,
-  released: readonly ReleasedVersion[],
-  repository: string,
-  template: string,
-): ReleasedVersion {
-  const match = released.find((release) => release.version === version);
-  if (match) return match;
-  const closest = closestReleased(
-    released.filter((release) => release.stable),
-    version,
-  );
-  throw new ReleaseConfigError(
-    `finsight:pin must be a version released in ${repository}, got ${JSON.stringify(pin)}: there is no tag ${tagForVersion(template, version)}. ${closest.length ? `Closest released versions: ${closest.join(", ")}` : "No released version was found"}`,
+    `finsight:version: ${at} is already released, ${what}, and a released version tag is never overwritten. Bump the version to release this build, or set finsight:pin to serve a released version`,
   );
 }

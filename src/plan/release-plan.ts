@@ -1,79 +1,62 @@
-import { createHash } from "node:crypto";
-import * as path from "node:path";
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { ReleaseEnvironment } from "../inputs/process-env";
-import { MAX_REPOSITORY_LENGTH, repositoryOf } from "../inputs/registry-location";
-import type { PlatformName, ReleaseSettings, Variant } from "../inputs/settings";
-import type { SourceFacts } from "../inputs/source-facts";
-import type { RegistryQuestions, RegistryView } from "../registry/view";
-import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
-import { type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
+import { ReleaseConfigError } from "../errors";
+import type { ImageRepository } from "../inputs/registry-location";
+import type { PlanInputs } from "../inputs/release-inputs";
+import type { Variant } from "../inputs/settings";
+import type { RegistryView } from "../registry/view";
+import { type BuildPlan, type IndexPlan, planBuilds } from "./builds";
+import { type FloatingTagMode, type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
-import { planLabels } from "./labels";
-import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal, parsePin, pinnedRelease } from "./release-guards";
-import { type ReleasedVersion, releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
-import { DEFAULT_TAG_TEMPLATES, planTags, type TagPlan } from "./tags";
-import { type ResolvedVersion, resolveVersion } from "./version";
+import { planImageInputs } from "./image-inputs";
+import { type PinnedRelease, pinnedRelease } from "./pin";
+import { nameSlug, platformSlug } from "./platforms";
+import { downgradeRefusal, overwriteRefusal } from "./release-guards";
+import { type ReleasedVersion, releasedVersions } from "./released-versions";
+import type { TagPlan } from "./tags";
+import type { ReleaseTargets } from "./targets";
+import type { ResolvedVersion } from "./version";
 
-/** The inputs of one docker-build `Image`, as plain data. */
-export interface BuildPlan {
-  /** Pulumi resource name: stable per variant (and platform), never per version or run. */
-  name: string;
-  platforms: PlatformName[];
-  /** Fully qualified tags (`ghcr.io/acme/finsight-backend:v1.4.0`). */
-  tags: string[];
-  buildArgs: Record<string, string>;
-  labels: Record<string, string>;
-  context: { location: string };
-  dockerfile: { location: string };
-  target?: string;
-  builder?: { name: string };
-  push: boolean;
-  buildOnPreview: boolean;
-  cacheFrom: CacheFromEntry[];
-  cacheTo: CacheToEntry[];
-}
+export type { BuildPlan, IndexPlan } from "./builds";
 
-/** A docker-build `Index` joining the per-platform builds under one tag. */
-export interface IndexPlan {
-  name: string;
-  tag: string;
-  /** Names of the builds (in `builds`) whose pushed refs make up the index. */
-  sources: string[];
-  push: boolean;
-}
+/**
+ * What this run does, in a release manager's words: `release` builds and promotes in one go (a
+ * laptop), `candidate` pushes the exact tags only, `promote` moves the floating tags to a candidate
+ * already in the registry, `rollback` moves them to a pinned release. Only `release` and `candidate` build.
+ */
+export type Phase = "release" | "candidate" | "promote" | "rollback";
 
-/** A rollback: the released image the stack serves instead of the one it builds. */
-export interface PinPlan {
-  version: string;
-  /** Fully qualified tag of the pinned release (`ghcr.io/acme/finsight-backend:v1.3.2`). */
-  tag: string;
-  /** Its digest, or undefined in a preview that could not read the registry. */
-  digest?: string;
-  /** `tag@digest` (or the tag alone, in that preview). */
-  ref: string;
-}
+/** The image under the release's own tag: built by this run, or already in the registry. */
+export type CandidatePlan =
+  | { source: "build" }
+  | { source: "registry"; digest: string }
+  /** A preview that could not read the registry: nothing is known, nothing is built. */
+  | { source: "unknown" };
+
+/** What FINSIGHT_BACKEND_IMAGE and the `imageRef` output name: what users deploy. */
+export type ServedPlan =
+  | { kind: "candidate" }
+  | { kind: "image"; ref: string; version?: string }
+  /** A candidate run: the previously promoted release stays, as the registry shows it (none yet: empty). */
+  | { kind: "unchanged"; ref?: string };
 
 export interface ReleasePlan {
   stack: string;
   variant: Variant;
-  repository: string;
+  phase: Phase;
+  repository: ImageRepository;
   version: ResolvedVersion;
   tags: TagPlan;
-  /** The release's own tag, fully qualified: the stack outputs pin it by digest. */
+  /** The release's own tag, fully qualified: the candidate is this tag by digest. */
   releaseTag: string;
-  /** The exact tags the build pushes, fully qualified; floating tags are `floatingTags`' to move. */
+  candidate: CandidatePlan;
+  /** The exact tags this run pushes, fully qualified; empty when nothing is built. */
   pushedTags: string[];
-  /** Empty when nothing is built (a pin, unless this checkout is the stack's own release). */
   builds: BuildPlan[];
   /** Empty for a single-platform release, whose one build pushes its tags itself. */
   indexes: IndexPlan[];
   /** Every floating tag this run manages, and where it points. */
   floatingTags: FloatingTagPlan[];
-  pin?: PinPlan;
-  /** Registry host that credentials (if any) are for. */
-  registryHost: string;
-  registryUsername?: string;
+  served: ServedPlan;
+  pin?: PinnedRelease;
   /** Plain HTTP to a registry off loopback, on purpose (finsight:registryInsecure). */
   registryInsecure: boolean;
   /** Whether the registry was read for this plan, and how many requests that took. */
@@ -82,247 +65,185 @@ export interface ReleasePlan {
     | { status: "unavailable" | "not read"; reason: string };
   /** The stack's GitHub Actions environment, when `finsight:github` is enabled. */
   github?: GitHubEnvironmentPlan;
-  /** Things a reader of the plan should know (a run-specific tag, a missing label source). */
+  /** Things a reader of the plan should know. */
   notes: string[];
-  /** Things a preview could not check; `pulumi up` would refuse them. */
+  /** Things a preview could not check or would refuse; `pulumi up` refuses them. */
   warnings: string[];
 }
 
-export interface PlanInputs {
-  stack: string;
-  settings: ReleaseSettings;
-  env: ReleaseEnvironment;
-  source: SourceFacts;
-  /** `pulumi preview` (or `npm run plan`): an unreadable registry is a warning, not an error. */
-  preview: boolean;
+interface Judge {
+  notes: string[];
+  warnings: string[];
+  /** In a preview a problem is a warning that `pulumi up` will refuse; in `pulumi up` it stops the run. */
+  refuse(message: string): void;
 }
 
-/** What can be decided before the registry is read; it also says what to ask the registry. */
-export interface ReleaseTargets {
-  inputs: PlanInputs;
-  version: ResolvedVersion;
-  repository: string;
-  /** The repository below the registry host (`acme/finsight-backend`), as the registry API names it. */
-  repositoryPath: string;
-  tags: TagPlan;
-  /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
-  versionTemplate?: string;
-  /** A rollback: the pinned version, its bare tag (`v1.3.2`) and the floating tags it carries. */
-  pin?: { version: string; tag: string; tags: TagPlan };
-  /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
-  questions?: RegistryQuestions;
-}
-
-const BUILD_ARGS: Record<Variant, Record<string, string>> = {
-  demo: { USE_LIGHT: "1", SKIP_ML: "1" },
-  full: { USE_LIGHT: "0" },
-};
-
-/** `linux/arm64` → `linux-arm64`, for names and tag suffixes. */
-const platformSlug = (platform: string) => platform.replace(/\//g, "-");
-
-/**
- * Version, repository and tags, checked before the registry is asked anything: a bad value fails
- * here, before any request or resource.
- */
-export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
-  const { settings, env, source } = inputs;
-  const version = resolveVersion({ configured: settings.version, env, versionFile: source.versionFile });
-  const repository = repositoryOf(settings.registry, settings.imageName);
-  if (repository.length > MAX_REPOSITORY_LENGTH) {
-    throw invalidSetting(
-      "finsight:imageName",
-      `a name that keeps the repository within ${MAX_REPOSITORY_LENGTH} characters`,
-      repository,
-    );
-  }
-  const templates = settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant];
-  const facts = { revision: source.revision, runId: env.GITHUB_RUN_ID };
-  const tags = planTags(templates, { version, ...facts });
-  const versionTemplate = versionTemplateOf(templates);
-  let pin: ReleaseTargets["pin"];
-  if (settings.pin !== undefined) {
-    const pinVersion = parsePin(settings.pin);
-    if (!versionTemplate) {
-      throw new ReleaseConfigError(
-        `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(templates)}`,
-      );
-    }
-    const pinTags = planTags(templates, { version: resolveVersion({ configured: pinVersion, env: {} }), ...facts });
-    pin = { version: pinVersion, tag: tagForVersion(versionTemplate, pinVersion), tags: pinTags };
-  }
+function judge(preview: boolean): Judge {
+  const notes: string[] = [];
+  const warnings: string[] = [];
   return {
-    inputs,
-    version,
-    repository,
-    repositoryPath: repository.slice(settings.registry.host.length + 1),
-    tags,
-    ...(versionTemplate ? { versionTemplate } : {}),
-    ...(pin ? { pin } : {}),
-    ...(settings.push || pin
-      ? {
-          questions: {
-            releaseTag: tags.exact[0],
-            digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
-          },
-        }
-      : {}),
+    notes,
+    warnings,
+    refuse(message) {
+      if (!preview) throw new ReleaseConfigError(message);
+      warnings.push(`${message}; pulumi up will refuse this`);
+    },
   };
 }
 
-/** A digest of what decides an image's content, kept as a label so a re-run can be told from a change. */
-function buildInputsDigest(fields: object): string {
-  return `sha256:${createHash("sha256").update(JSON.stringify(fields)).digest("hex")}`;
+/** The registry as the plan may rely on it: read, or (in a preview only) empty with a warning. */
+function registryFacts(inputs: PlanInputs, registry: RegistryView, verdict: Judge) {
+  if (registry.status === "unavailable") {
+    const message = `the registry could not be read (${registry.reason}), so the pin, the floating-tag rules, the downgrade check and the overwrite check were not applied`;
+    if (!inputs.preview) {
+      throw new ReleaseConfigError(
+        `finsight:registry ${inputs.settings.registry.host}: ${message}; pulumi up needs them, so nothing was built, pushed or re-pointed`,
+      );
+    }
+    verdict.warnings.push(`${message}; pulumi up will refuse to run until it can read it`);
+  }
+  return registry.status === "read"
+    ? registry
+    : { tags: [] as string[], digests: {} as Record<string, string>, releaseLabels: undefined };
+}
+
+/**
+ * A pushing build must name its source exactly: the context exists, is a git checkout, and has
+ * nothing uncommitted that the build would include. Otherwise the build-inputs label would vouch
+ * for content it does not describe.
+ */
+function sourceRefusal(inputs: PlanInputs): string | undefined {
+  const { settings, source } = inputs;
+  if (!source.contextExists) {
+    return `finsight:context ${JSON.stringify(settings.context)} does not exist: check out the FinSight application there or point finsight:context at it`;
+  }
+  if (!source.tree) {
+    return `finsight:context ${JSON.stringify(settings.context)} is not a git checkout with a commit, so a pushed release could not name its source; release from a git checkout, or set finsight:push to false to build without pushing`;
+  }
+  if (source.uncommitted.length > 0) {
+    const shown = source.uncommitted.slice(0, 5).join(", ");
+    const more = source.uncommitted.length > 5 ? ` and ${source.uncommitted.length - 5} more` : "";
+    return `finsight:context ${JSON.stringify(settings.context)} has uncommitted changes the build would include (${shown}${more}): commit or stash them, or exclude them in the context's .dockerignore, so the release is exactly its commit`;
+  }
+  return undefined;
+}
+
+/** The previously promoted release, as the registry's floating tags show it (widest line first). */
+function promotedRef(repository: ImageRepository, tags: TagPlan, digests: Readonly<Record<string, string>>) {
+  const order = { all: 0, major: 1, minor: 2 };
+  const tag = [...tags.floating]
+    .sort((a, b) => order[tags.floatingLines[a]] - order[tags.floatingLines[b]])
+    .find((floating) => digests[floating]);
+  return tag ? `${repository.name}:${tag}@${digests[tag]}` : undefined;
 }
 
 /**
  * Everything `pulumi up` will build, push and re-point for one stack, decided without Pulumi,
- * credentials or Docker, from the registry view read once before. The resource code projects
- * this onto resources and decides nothing.
+ * credentials or Docker, from the inputs and the registry view read once before. A short
+ * composition of named steps; the resource code projects the result and decides nothing.
  */
-export function planRelease(targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
-  const { inputs, version, repository, tags, versionTemplate } = targets;
+export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
   const { stack, settings, source, preview } = inputs;
-  const qualify = (tag: string) => `${repository}:${tag}`;
-  const notes: string[] = [];
-  const warnings: string[] = [];
+  const { version, repository, tags, versionTemplate } = targets;
+  const qualify = (tag: string) => `${repository.name}:${tag}`;
+  const verdict = judge(preview);
+  const { notes } = verdict;
 
-  if (registry.status === "unavailable") {
-    const message = `the registry could not be read (${registry.reason}), so the pin, the floating-tag rules, the downgrade check and the overwrite check were not applied`;
-    if (!preview) {
-      throw new ReleaseConfigError(
-        `finsight:registry ${settings.registry.host}: ${message}; pulumi up needs them, so nothing was built, pushed or re-pointed`,
-      );
-    }
-    warnings.push(`${message}; pulumi up will refuse to run until it can read it`);
-  }
-  const view = registry.status === "read" ? registry : { tags: [], digests: {} as Record<string, string> };
+  const view = registryFacts(inputs, registry, verdict);
+  const read = registry.status === "read";
   const released: ReleasedVersion[] = versionTemplate ? releasedVersions(view.tags, versionTemplate) : [];
   if (!versionTemplate) {
     notes.push("no tag template names the version alone, so released versions cannot be read from the registry");
   }
+  const image = planImageInputs(settings, version, source);
+  const releaseTag = tags.exact[0];
+  const releaseDigest = view.digests[releaseTag];
 
-  const buildArgs: Record<string, string> = { ...BUILD_ARGS[settings.variant] };
-  // BuildKit clamps file and image timestamps to this build arg, so a rebuild of one commit is byte-identical.
-  if (source.commitEpoch !== undefined) buildArgs.SOURCE_DATE_EPOCH = String(source.commitEpoch);
-  const labels = planLabels({
-    variant: settings.variant,
-    version,
-    revision: source.revision,
-    commitEpoch: source.commitEpoch,
-    sourceUrl: settings.sourceUrl,
-    licenses: settings.licenses,
-  });
-  const dockerfile = { location: path.posix.join(settings.context, settings.dockerfile) };
-  const buildInputs = buildInputsDigest({
-    buildArgs,
-    labels,
-    dockerfile: dockerfile.location,
-    target: settings.target ?? "",
-    platforms: settings.platforms,
-  });
-  labels[BUILD_INPUTS_LABEL] = buildInputs;
-
-  const releaseTag = qualify(tags.exact[0]);
-  const overwrite = overwriteRefusal(
-    releaseTag,
-    buildInputs,
-    registry.status === "read" ? registry.releaseLabels : undefined,
-  );
-  const alreadyReleased = registry.status === "read" && registry.releaseLabels !== undefined;
-
-  let pin: PinPlan | undefined;
-  if (targets.pin) {
-    let digest: string | undefined;
-    if (registry.status === "read") {
-      const release = pinnedRelease(
-        settings.pin as string,
-        targets.pin.version,
-        released,
-        repository,
-        versionTemplate as string,
-      );
-      digest = view.digests[release.tag];
-      if (!digest) {
-        throw new ReleaseConfigError(
-          `finsight:pin ${settings.pin}: the registry lists ${qualify(release.tag)} but its manifest could not be read; try again, and check that the tag was not deleted meanwhile`,
-        );
-      }
-    }
-    const tag = qualify(targets.pin.tag);
-    pin = { version: targets.pin.version, tag, ...(digest ? { digest } : {}), ref: digest ? `${tag}@${digest}` : tag };
-  } else {
-    const refusal = overwrite ?? downgradeRefusal(version.text, released, settings.allowDowngrade);
+  // 1. The pin (a rollback) or the release's own guards.
+  let pin: PinnedRelease | undefined;
+  if (targets.pin && versionTemplate) {
+    pin = read ? pinnedRelease(targets.pin, released, view.digests, repository.name, versionTemplate) : targets.pin;
+  }
+  const existing = view.releaseLabels;
+  if (!pin) {
+    const refusal =
+      overwriteRefusal({ ref: qualify(releaseTag), digest: releaseDigest }, image.labels, existing) ??
+      (existing ? undefined : downgradeRefusal(version.text, released, settings.allowDowngrade));
     if (refusal) throw refusal;
   }
 
-  // With a pin nothing is built; the one exception keeps the stack's own release in place when this
-  // checkout is exactly what it was built from, so rolling forward is a pointer move, not a rebuild.
-  const build = !pin || (alreadyReleased && overwrite === undefined);
-  if (pin && !build) {
-    notes.push(
-      `finsight:pin is set: nothing is built${alreadyReleased ? "" : `, and ${version.text} is not released yet`}`,
-    );
+  // 2. The candidate: an exact tag in the registry is never pushed again; it is served by its digest.
+  const candidate: CandidatePlan =
+    existing && releaseDigest
+      ? { source: "registry", digest: releaseDigest }
+      : pin || (settings.promoteDigest && !read)
+        ? { source: "unknown" }
+        : { source: "build" };
+  if (settings.promoteDigest && !pin) {
+    if (!settings.promote) {
+      throw new ReleaseConfigError(
+        `finsight:promoteDigest must be unset when finsight:promote is false, got ${settings.promoteDigest}: a candidate run promotes nothing`,
+      );
+    }
+    if (read && candidate.source !== "registry") {
+      throw new ReleaseConfigError(
+        `finsight:promoteDigest ${settings.promoteDigest}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with finsight:promote=false) and its checks`,
+      );
+    }
+    if (candidate.source === "registry" && candidate.digest !== settings.promoteDigest) {
+      throw new ReleaseConfigError(
+        `finsight:promoteDigest must be the digest of ${qualify(releaseTag)}, got ${settings.promoteDigest}, but the registry has ${candidate.digest}: the tag does not hold what was verified, so nothing is promoted`,
+      );
+    }
   }
+  if (!read && settings.promoteDigest)
+    notes.push("the candidate's digest is checked against the registry at pulumi up");
 
-  const common = {
-    buildArgs,
-    labels,
-    context: { location: settings.context },
-    dockerfile,
-    ...(settings.target ? { target: settings.target } : {}),
-    ...(settings.builder ? { builder: { name: settings.builder } } : {}),
-    push: settings.push,
-    buildOnPreview: settings.buildOnPreview,
-  };
-  const baseName = `${settings.imageName.replace(/\//g, "-")}-${settings.variant}`;
-  const cacheScope = { repository, imageName: settings.imageName, variant: settings.variant };
-  const pushedTags = build ? tags.exact.map(qualify) : [];
-
-  let builds: BuildPlan[] = [];
-  let indexes: IndexPlan[] = [];
-  if (!build) {
-    // nothing to build
-  } else if (settings.platforms.length === 1) {
-    builds = [
-      {
-        name: baseName,
-        platforms: settings.platforms,
-        tags: pushedTags,
-        ...common,
-        ...planCache(settings.cache, cacheScope),
-      },
-    ];
-  } else {
-    // docker-build keeps only one platform's cache when one Image exports several (its own warning);
-    // the provider's documented shape is one cached Image per platform joined by an Index per tag.
-    builds = settings.platforms.map((platform) => ({
-      name: `${baseName}-${platformSlug(platform)}`,
-      platforms: [platform],
-      tags: [qualify(`${tags.exact[0]}-${platformSlug(platform)}`)],
-      ...common,
-      ...planCache(settings.cache, { ...cacheScope, platform }),
-    }));
-    indexes = pushedTags.map((tag) => ({
-      name: `${baseName}-index-${tag.slice(repository.length + 1)}`,
-      tag,
-      sources: builds.map((build) => build.name),
-      push: settings.push,
-    }));
+  // 3. What is built and pushed.
+  const baseName = `${nameSlug(settings.imageName)}-${settings.variant}`;
+  const building = candidate.source === "build";
+  const presentExact = tags.exact.filter((tag) => view.tags.includes(tag));
+  if (building) {
+    const partial = settings.platforms
+      .map((platform) => `${releaseTag}-${platformSlug(platform)}`)
+      .filter((tag) => view.tags.includes(tag));
+    if (settings.platforms.length > 1 && partial.length > 0) {
+      throw new ReleaseConfigError(
+        `finsight:version ${version.text}: per-platform tags ${partial.join(", ")} are already in ${repository.name} without ${releaseTag} (an earlier run stopped half way); an exact tag is never pushed again, so bump the version`,
+      );
+    }
+    for (const tag of presentExact) {
+      notes.push(`${tag} is already in the registry and is never pushed again: this build does not carry it`);
+    }
+    if (settings.push) {
+      const refusal = sourceRefusal(inputs);
+      if (refusal) verdict.refuse(refusal);
+    } else if (source.uncommitted.length > 0) {
+      notes.push(
+        `building from uncommitted changes (${source.uncommitted.length} files); allowed because nothing is pushed`,
+      );
+    }
+  } else if (!source.contextExists && !pin && candidate.source !== "registry") {
+    notes.push(`finsight:context ${JSON.stringify(settings.context)} does not exist`);
   }
+  const pushedTags = building ? tags.exact.filter((tag) => !presentExact.includes(tag)) : [];
+  const { builds, indexes } = building
+    ? planBuilds(settings, repository, baseName, releaseTag, pushedTags, image)
+    : { builds: [], indexes: [] };
 
-  const decided = planFloatingTags({
-    baseName,
-    version: version.text,
-    tags,
-    released,
-    digests: view.digests,
-    registryRead: registry.status === "read",
-    ...(pin && targets.pin
-      ? { pin: { version: pin.version, tags: targets.pin.tags, reference: pin.digest ?? targets.pin.tag } }
-      : {}),
-  });
-  if (!pin) {
+  // 4. Where the floating tags point, and what users deploy.
+  const phase: Phase = pin ? "rollback" : !settings.promote ? "candidate" : building ? "release" : "promote";
+  const mode: FloatingTagMode = pin
+    ? { kind: "pin", pin }
+    : !settings.promote
+      ? { kind: "hold", version: version.text }
+      : {
+          kind: "promote",
+          version: version.text,
+          ...(candidate.source === "registry" ? { digest: candidate.digest } : {}),
+        };
+  const decided = planFloatingTags({ baseName, tags, released, digests: view.digests, registryRead: read, mode });
+  if (mode.kind === "promote") {
     for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
       notes.push(
         `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
@@ -331,7 +252,24 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
   }
   // Without a push there is no digest for a tag to point at.
   const floatingTags = decided.filter((floating) => settings.push || floating.target.kind !== "release");
+  let served: ServedPlan;
+  if (pin)
+    served = { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
+  else if (!settings.promote) {
+    const ref = promotedRef(repository, tags, view.digests);
+    served = { kind: "unchanged", ...(ref ? { ref } : {}) };
+  } else if (candidate.source === "registry") {
+    served = { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: version.text };
+  } else served = { kind: "candidate" };
 
+  // 5. Notes a reader of the plan should see.
+  if (pin)
+    notes.push(`finsight:pin is set: nothing is built; the floating tags and the environment serve ${pin.version}`);
+  if (candidate.source === "registry" && !pin) {
+    notes.push(
+      `${releaseTag} is already in the registry from this source: served by its digest, nothing is built or pushed`,
+    );
+  }
   if (tags.changesEveryRun)
     notes.push("a {{runId}} tag changes on every run, so every `pulumi up` builds and pushes again");
   if (!source.revision)
@@ -346,17 +284,18 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
   return {
     stack,
     variant: settings.variant,
+    phase,
     repository,
     version,
     tags,
-    releaseTag,
-    pushedTags,
+    releaseTag: qualify(releaseTag),
+    candidate,
+    pushedTags: pushedTags.map(qualify),
     builds,
     indexes,
     floatingTags,
+    served,
     ...(pin ? { pin } : {}),
-    registryHost: settings.registry.host,
-    ...(settings.registryUsername ? { registryUsername: settings.registryUsername } : {}),
     registryInsecure: settings.registryInsecure,
     registry:
       registry.status === "read"
@@ -366,8 +305,8 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
       ? {
           github: planGitHubEnvironment(settings.github, {
             variant: settings.variant,
-            version: pin?.version ?? version.text,
-            registryHost: settings.registry.host,
+            ...(served.kind === "unchanged" ? {} : { servedVersion: pin?.version ?? version.text }),
+            registryHost: repository.host,
             registryUsername: settings.registryUsername,
             hasPulumiAccessToken: settings.hasPulumiAccessToken,
             push: settings.push,
@@ -375,6 +314,6 @@ export function planRelease(targets: ReleaseTargets, registry: RegistryView): Re
         }
       : {}),
     notes,
-    warnings,
+    warnings: verdict.warnings,
   };
 }

@@ -1,16 +1,19 @@
 import { SemVer } from "semver";
 import { invalidSetting, ReleaseConfigError } from "../errors";
+import type { ConfiguredVersion } from "../inputs/settings";
 
 /** Where the release version came from, in the order they are consulted. */
-export type VersionSource = "config" | "RELEASE_VERSION" | "git tag" | "VERSION file";
+export type VersionSource = "config" | "--version" | "RELEASE_VERSION" | "git tag" | "VERSION file" | "pin";
 
 export interface VersionInputs {
-  /** `finsight:version` from the stack config. */
-  configured?: string;
+  /** `finsight:version` from the stack config, or `npm run plan --version`. */
+  configured?: ConfiguredVersion;
   /** The environment variables that can carry a version. */
   env: { RELEASE_VERSION?: string; GITHUB_REF_TYPE?: string; GITHUB_REF_NAME?: string };
   /** The VERSION file at the root of the build context, when it exists. */
   versionFile?: { path: string; content: string };
+  /** A rollback's pinned version: it stands in when no other source names one, since nothing is built. */
+  fallback?: string;
 }
 
 export interface ResolvedVersion {
@@ -53,14 +56,17 @@ function parse(setting: string, value: string, source: VersionSource): ResolvedV
  * skipped, so a typo cannot silently release another version.
  */
 export function resolveVersion(inputs: VersionInputs): ResolvedVersion {
-  const { configured, env, versionFile } = inputs;
-  if (configured?.trim()) return parse("finsight:version", configured, "config");
+  const { configured, env, versionFile, fallback } = inputs;
+  if (configured?.text.trim()) {
+    return parse(configured.from === "config" ? "finsight:version" : "--version", configured.text, configured.from);
+  }
   if (env.RELEASE_VERSION?.trim()) return parse("RELEASE_VERSION", env.RELEASE_VERSION, "RELEASE_VERSION");
   if (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim()) {
     return parse("GITHUB_REF_NAME (the pushed tag)", env.GITHUB_REF_NAME, "git tag");
   }
   if (versionFile?.content.trim())
     return parse(`VERSION file ${versionFile.path}`, versionFile.content, "VERSION file");
+  if (fallback) return parse("finsight:pin", fallback, "pin");
   throw new ReleaseConfigError(
     `finsight:version must be ${ACCEPTED}, got no version from any source: set finsight:version, RELEASE_VERSION, push a tag vX.Y.Z (GITHUB_REF_TYPE=tag), or add a VERSION file at the root of the build context${versionFile ? ` (${versionFile.path} is empty)` : ""}`,
   );

@@ -5,7 +5,7 @@ import type { GitHubEnvironmentPlan } from "../plan/github-environment";
 
 export interface GitHubEnvironmentArgs {
   plan: GitHubEnvironmentPlan;
-  /** The release's digest-pinned image ref, written to FINSIGHT_BACKEND_IMAGE. */
+  /** What the stack serves, digest-pinned, written to FINSIGHT_BACKEND_IMAGE. */
   imageRef: pulumi.Input<string>;
   /** Secret values by `finsight:` config key; every key the plan's secrets name must be here. */
   secrets: Record<string, pulumi.Output<string>>;
@@ -13,20 +13,21 @@ export interface GitHubEnvironmentArgs {
   token?: pulumi.Output<string>;
 }
 
-/** The API takes numeric ids; the provider's lookups return them as strings. */
-function reviewerIds(refs: ReviewerRef[], lookup: (name: string) => pulumi.Output<string>): pulumi.Output<number>[] {
-  return refs.map((ref) => ("id" in ref ? pulumi.output(ref.id) : lookup(ref.name).apply(Number)));
-}
-
 /**
  * The stack's GitHub Actions environment: protection, deployment refs, secrets, and the variables
- * deploy jobs read. Projected from the plan; the only work of its own is resolving reviewer names.
+ * deploy jobs read. Projected from the plan; the only work of its own is resolving reviewer names,
+ * which starts first so that `reviewersResolved` fails before the program declares anything else.
  */
 export class GitHubEnvironment extends pulumi.ComponentResource {
   public readonly environment: pulumi.Output<string>;
   /** Names of the variables the environment holds (values are in GitHub). */
   public readonly variableNames: pulumi.Output<string[]>;
   public readonly secretNames: pulumi.Output<string[]>;
+  /**
+   * Settles once every reviewer login and team slug has its numeric id; rejects, naming the reviewer,
+   * when GitHub has no such user or team. index.ts awaits it before declaring the release.
+   */
+  public readonly reviewersResolved: Promise<void>;
 
   constructor(name: string, args: GitHubEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("finsight:github:Environment", name, {}, opts);
@@ -38,10 +39,24 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
       { parent: this },
     );
     const childOpts = { parent: this, provider };
-    const invokeOpts = { parent: this, provider };
 
-    const users = reviewerIds(plan.users, (username) => github.getUserOutput({ username }, invokeOpts).id);
-    const teams = reviewerIds(plan.teams, (slug) => github.getTeamOutput({ slug, summaryOnly: true }, invokeOpts).id);
+    const lookup = async (kind: "user" | "team", ref: ReviewerRef): Promise<number> => {
+      if ("id" in ref) return ref.id;
+      try {
+        const found =
+          kind === "user"
+            ? await github.getUser({ username: ref.name }, childOpts)
+            : await github.getTeam({ slug: ref.name, summaryOnly: true }, childOpts);
+        return Number(found.id);
+      } catch (error) {
+        throw new Error(
+          `finsight:github.reviewers.${kind}s must name ${kind === "user" ? "GitHub users" : `teams of ${plan.owner}`} that exist, got ${JSON.stringify(ref.name)}: ${(error as Error).message}`,
+        );
+      }
+    };
+    const users = Promise.all(plan.users.map((ref) => lookup("user", ref)));
+    const teams = Promise.all(plan.teams.map((ref) => lookup("team", ref)));
+    this.reviewersResolved = Promise.all([users, teams]).then(() => undefined);
     const hasReviewers = plan.users.length + plan.teams.length > 0;
     const hasPolicies = plan.branchPatterns.length + plan.tagPatterns.length > 0;
 
@@ -50,7 +65,7 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
       {
         repository: plan.repository,
         environment: plan.environment,
-        ...(hasReviewers ? { reviewers: [{ users, teams }] } : {}),
+        ...(hasReviewers ? { reviewers: [{ users: pulumi.output(users), teams: pulumi.output(teams) }] } : {}),
         preventSelfReview: plan.preventSelfReview,
         waitTimer: plan.waitTimer,
         // Custom policies (branch and tag patterns) need protectedBranches off; with none, any ref may deploy.
@@ -86,11 +101,18 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
       ...plan.variables,
       FINSIGHT_BACKEND_IMAGE: args.imageRef,
     };
+    // A candidate run keeps what GitHub holds (ignoreChanges below). Only if the variable does not exist
+    // yet is it created, saying that nothing is promoted rather than naming an unchecked candidate.
+    if (plan.kept.includes("FINSIGHT_VERSION")) variables.FINSIGHT_VERSION = "none promoted yet";
+    if (plan.kept.includes("FINSIGHT_BACKEND_IMAGE")) {
+      variables.FINSIGHT_BACKEND_IMAGE = pulumi.output(args.imageRef).apply((ref) => ref || "none promoted yet");
+    }
     for (const [variableName, value] of Object.entries(variables)) {
       new github.ActionsEnvironmentVariable(
         `${name}-variable-${variableName}`,
         { ...target, variableName, value },
-        childOpts,
+        // A candidate run keeps what GitHub holds: users deploy the promoted release until promotion.
+        plan.kept.includes(variableName) ? { ...childOpts, ignoreChanges: ["value"] } : childOpts,
       );
     }
 

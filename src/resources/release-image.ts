@@ -1,14 +1,24 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { ReleasePlan } from "../plan/release-plan";
+import type { RegistryLogin } from "../inputs/pulumi-config";
+import type { ImageRepository } from "../inputs/registry-location";
+import type { FloatingTagPlan } from "../plan/floating-tag-moves";
+import type { BuildPlan, CandidatePlan, IndexPlan, ServedPlan } from "../plan/release-plan";
 import { FloatingTag } from "./floating-tag";
 
 export interface ReleaseImageArgs {
-  plan: ReleasePlan;
-  /** Set together with `plan.registryUsername`; without both, the ambient `docker login` is used. */
-  registryPassword?: pulumi.Output<string>;
-  /** Credentials for moving floating tags: the stack's, or those of the ambient `docker login`. */
-  tagCredentials?: { username: string; password: pulumi.Output<string> };
+  repository: ImageRepository;
+  /** The release's own tag, fully qualified. */
+  releaseTag: string;
+  candidate: CandidatePlan;
+  builds: BuildPlan[];
+  indexes: IndexPlan[];
+  floatingTags: FloatingTagPlan[];
+  served: ServedPlan;
+  /** Plain HTTP to a registry off loopback (finsight:registryInsecure). */
+  insecure: boolean;
+  /** The stack's registry credentials; without them the pushes and tag moves use the ambient docker login. */
+  login?: RegistryLogin;
 }
 
 /** `repo:tag@sha256:…` → `sha256:…` */
@@ -16,16 +26,20 @@ const digestOf = (ref: string) => (ref.includes("@") ? ref.slice(ref.indexOf("@"
 
 /**
  * The backend image a stack serves, projected from the plan and nothing else: the build of its
- * version (pushed under its exact tags only), and one FloatingTag per floating tag, pointed at that
- * build or, for a rollback, at the pinned release already in the registry.
+ * candidate (pushed under its exact tags only, and only when the registry does not have it yet), and
+ * one FloatingTag per floating tag, pointed at the candidate, a pinned release, or where it already is.
+ *
  * Every child keeps `retainOnDelete`: docker-build deletes the tags it pushed when its resource is
- * deleted (and once did so for a live image, pulumi-docker-build #606), and a released image must
- * survive `pulumi destroy`, a rename, a pin or a dropped variant. Old images are the registry's to prune.
+ * deleted (and once did so for a live image, pulumi-docker-build #606). An Image leaves the program in
+ * the run after it pushed (its tag exists then, and is served by digest), so that delete must never
+ * reach the registry. Old images are the registry's lifecycle rules to prune.
  */
 export class ReleaseImage extends pulumi.ComponentResource {
-  /** What the stack serves, pinned by digest: `repo:v1.4.0@sha256:…`; empty when nothing is pushed. */
-  public readonly pinnedRef: pulumi.Output<string>;
-  public readonly digest: pulumi.Output<string>;
+  /** The candidate by digest (`repo:v1.4.0@sha256:…`); empty when it is neither built nor in the registry. */
+  public readonly candidateRef: pulumi.Output<string>;
+  /** What the stack serves (FINSIGHT_BACKEND_IMAGE), pinned by digest; empty before anything was promoted. */
+  public readonly servedRef: pulumi.Output<string>;
+  public readonly servedDigest: pulumi.Output<string>;
   /** Every tag this run pushes or points, fully qualified. */
   public readonly tags: pulumi.Output<string[]>;
   /** Each managed floating tag and the digest it resolves to after this run. */
@@ -33,74 +47,79 @@ export class ReleaseImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleaseImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("finsight:release:Image", name, {}, opts);
-    const { plan, registryPassword, tagCredentials } = args;
-    const credentials =
-      plan.registryUsername && registryPassword
-        ? { address: plan.registryHost, username: plan.registryUsername, password: registryPassword }
-        : undefined;
-
+    const { login, repository } = args;
     const images = new Map<string, dockerbuild.Image>();
-    for (const { name: buildName, ...build } of plan.builds) {
+    for (const { name: buildName, ...build } of args.builds) {
       const image = new dockerbuild.Image(
         buildName,
-        { ...build, ...(credentials ? { registries: [credentials] } : {}) },
+        { ...build, ...(login ? { registries: [login] } : {}) },
         { parent: this, retainOnDelete: true }, // never delete pushed tags (see class comment)
       );
       images.set(buildName, image);
     }
-    const indexes = plan.indexes.map(
+    const imageRef = (source: string) => {
+      const image = images.get(source);
+      if (!image) throw new Error(`index source ${source} is not among the planned builds`);
+      return image.ref;
+    };
+    const indexes = args.indexes.map(
       (index) =>
         new dockerbuild.Index(
           index.name,
           {
             tag: index.tag,
-            sources: index.sources.map((source) => (images.get(source) as dockerbuild.Image).ref),
+            sources: index.sources.map(imageRef),
             push: index.push,
-            ...(credentials ? { registry: credentials } : {}),
+            ...(login ? { registry: login } : {}),
           },
           { parent: this, retainOnDelete: true }, // deleting an Index would delete its tag
         ),
     );
 
-    let releaseDigest: pulumi.Output<string> = pulumi.output("");
-    if (plan.builds.length > 0) {
-      releaseDigest =
-        indexes.length === 0
-          ? (images.get(plan.builds[0].name) as dockerbuild.Image).digest
-          : indexes[plan.indexes.findIndex((index) => index.tag === plan.releaseTag)].ref.apply(digestOf);
+    let candidateDigest: pulumi.Output<string> = pulumi.output("");
+    if (args.candidate.source === "registry") candidateDigest = pulumi.output(args.candidate.digest);
+    else if (args.builds.length > 0) {
+      const releaseIndex = indexes.find((_, i) => args.indexes[i].tag === args.releaseTag);
+      candidateDigest = releaseIndex
+        ? releaseIndex.ref.apply(digestOf)
+        : (images.get(args.builds[0].name) as dockerbuild.Image).digest;
     }
 
-    const host = plan.registryHost;
-    const floating = plan.floatingTags.map(
+    const floating = args.floatingTags.map(
       (tag) =>
         new FloatingTag(
           tag.name,
           {
-            host,
-            repository: plan.repository.slice(host.length + 1),
+            host: repository.host,
+            repository: repository.path,
             tag: tag.tag,
-            source: tag.target.kind === "release" ? releaseDigest : tag.target.reference,
-            insecure: plan.registryInsecure,
-            ...(tagCredentials ? { username: tagCredentials.username, password: tagCredentials.password } : {}),
+            source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
+            insecure: args.insecure,
+            ...(login ? { username: login.username, password: login.password } : {}),
           },
           { parent: this, dependsOn: [...images.values(), ...indexes] },
         ),
     );
 
-    if (plan.pin) {
-      this.digest = pulumi.output(plan.pin.digest ?? "");
-      this.pinnedRef = pulumi.output(plan.pin.ref);
-    } else {
-      this.digest = releaseDigest;
-      this.pinnedRef = releaseDigest.apply((digest) => (digest ? `${plan.releaseTag}@${digest}` : ""));
-    }
-    this.tags = pulumi.output([...plan.pushedTags, ...plan.floatingTags.map((tag) => `${plan.repository}:${tag.tag}`)]);
+    this.candidateRef = candidateDigest.apply((digest) => (digest ? `${args.releaseTag}@${digest}` : ""));
+    const served = args.served;
+    this.servedRef =
+      served.kind === "candidate"
+        ? this.candidateRef
+        : pulumi.output(served.kind === "image" ? served.ref : (served.ref ?? ""));
+    this.servedDigest = this.servedRef.apply(digestOf);
+    this.tags = pulumi.output([
+      ...args.builds.flatMap((build) => (args.indexes.length > 0 ? [] : build.tags)),
+      ...args.indexes.map((index) => index.tag),
+      ...args.floatingTags.map((tag) => `${repository.name}:${tag.tag}`),
+    ]);
     this.floatingTags = pulumi
       .all(floating.map((tag) => tag.digest))
-      .apply((digests) => Object.fromEntries(plan.floatingTags.map((tag, i) => [tag.tag, digests[i]])));
+      .apply((digests) => Object.fromEntries(args.floatingTags.map((tag, i) => [tag.tag, digests[i]])));
     this.registerOutputs({
-      pinnedRef: this.pinnedRef,
-      digest: this.digest,
+      candidateRef: this.candidateRef,
+      servedRef: this.servedRef,
+      servedDigest: this.servedDigest,
       tags: this.tags,
       floatingTags: this.floatingTags,
     });

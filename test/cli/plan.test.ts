@@ -3,7 +3,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import type { ReleasePlan } from "../../src/plan/release-plan";
-import { floatingTagsOf, imagesOf, indexesOf, PROJECT_DIR, runProgram, testRegistry } from "../support/program";
+import {
+  defaultContext,
+  floatingTagsOf,
+  imagesOf,
+  indexesOf,
+  PROJECT_DIR,
+  runProgram,
+  testRegistry,
+} from "../support/program";
 
 const TSX = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
 const CLI = path.join(PROJECT_DIR, "src", "cli", "plan.ts");
@@ -27,10 +35,21 @@ describe("npm run plan", () => {
       // Both read the same real registry, logged in the same way (a docker config file).
       const { registry, dockerConfig } = await testRegistry();
       const printed = JSON.parse(
-        plan(["--stack", stack, "--json", "--registry", "--config", `finsight:registry=${registry.host}/acme`], {
-          ...ENV,
-          DOCKER_CONFIG: dockerConfig,
-        }),
+        plan(
+          [
+            ...["--stack", stack, "--json", "--registry"],
+            ...[
+              "--config",
+              `finsight:registry=${registry.host}/acme`,
+              "--config",
+              `finsight:context=${defaultContext()}`,
+            ],
+          ],
+          {
+            ...ENV,
+            DOCKER_CONFIG: dockerConfig,
+          },
+        ),
       ) as ReleasePlan;
       assert.equal(printed.registry.status, "read");
       const run = await runProgram({ stack, env: ENV });
@@ -49,7 +68,7 @@ describe("npm run plan", () => {
       );
       assert.deepEqual(run.outputs.tags, [
         ...printed.pushedTags,
-        ...printed.floatingTags.map((tag) => `${printed.repository}:${tag.tag}`),
+        ...printed.floatingTags.map((tag) => `${printed.repository.name}:${tag.tag}`),
       ]);
       assert.equal(run.outputs.version, printed.version.text);
     });
@@ -75,10 +94,8 @@ describe("npm run plan", () => {
 
   it("shows a rollback: the pinned release, its floating tags, and no image", () => {
     const table = plan(["--stack", "prod", "--config", "finsight:pin=v1.3.2"]);
-    assert.match(
-      table,
-      /^pinned\s+1\.3\.2: ghcr\.io\/acme\/finsight-backend:v1\.3\.2 \(rollback: nothing is built\)$/m,
-    );
+    assert.match(table, /^pinned\s+1\.3\.2: ghcr\.io\/acme\/finsight-backend:v1\.3\.2$/m);
+    assert.match(table, /^phase\s+rollback: nothing is built; the floating tags move to the pinned release$/m);
     assert.match(table, /^tag latest\s+-> 1\.3\.2: pinned to 1\.3\.2 \(finsight:pin\)$/m);
     assert.doesNotMatch(table, /^image /m);
     assert.match(table, /FINSIGHT_BACKEND_IMAGE=ghcr\.io\/acme\/finsight-backend:v1\.3\.2$/m);
@@ -87,7 +104,8 @@ describe("npm run plan", () => {
   it("fails with the setting's message and exit code 1 on bad input", () => {
     const result = spawnSync(TSX, [CLI, "--stack", "prod", "--version", "1.4"], { cwd: PROJECT_DIR, encoding: "utf8" });
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /^error: finsight:version must be a semantic version .*, got "1\.4"$/m);
+    // The message names where the bad version came from: the command line, not the stack's config.
+    assert.match(result.stderr, /^error: --version must be a semantic version .*, got "1\.4"$/m);
   });
 
   it("names a missing stack file", () => {

@@ -45,7 +45,11 @@ describe("readSourceFacts", () => {
     assert.equal(readSourceFacts(context, { SOURCE_DATE_EPOCH: "1700000000" }).commitEpoch, 1700000000);
   });
 
-  it("a missing context yields nothing, and the provider reports it at preview", () => {
-    assert.deepEqual(readSourceFacts(path.join(context, "absent"), {}), { revision: undefined });
+  it("a missing context yields nothing but that fact: the plan says so, and a pushing release refuses it", () => {
+    assert.deepEqual(readSourceFacts(path.join(context, "absent"), {}), {
+      contextExists: false,
+      revision: undefined,
+      uncommitted: [],
+    });
   });
 });

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parsePin } from "../../src/inputs/settings";
 import { planFloatingTags } from "../../src/plan/floating-tag-moves";
-import {
-  BUILD_INPUTS_LABEL,
-  downgradeRefusal,
-  overwriteRefusal,
-  parsePin,
-  pinnedRelease,
-} from "../../src/plan/release-guards";
+import { pinnedRelease } from "../../src/plan/pin";
+import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal } from "../../src/plan/release-guards";
 import { releasedVersions } from "../../src/plan/released-versions";
 import { DEFAULT_TAG_TEMPLATES, planTags } from "../../src/plan/tags";
 import { resolveVersion } from "../../src/plan/version";
@@ -18,7 +14,7 @@ const registryOf = (...versions: string[]) =>
     "v{{version}}",
   );
 const tagsFor = (version: string, templates = DEFAULT_TAG_TEMPLATES.full) =>
-  planTags(templates, { version: resolveVersion({ configured: version, env: {} }) });
+  planTags(templates, { version: resolveVersion({ configured: { text: version, from: "config" }, env: {} }) });
 
 /** Where each floating tag points after releasing `version` onto a registry holding `existing`. */
 function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMPLATES.full): Record<string, string> {
@@ -27,7 +23,7 @@ function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMP
   );
   const planned = planFloatingTags({
     baseName: "finsight-backend-full",
-    version,
+    mode: { kind: "promote", version },
     tags: tagsFor(version, templates),
     released: registryOf(...existing),
     digests,
@@ -95,7 +91,7 @@ describe("floating tags follow the registry, not the event", () => {
   it("a tag that should stay but is not in the registry is not managed at all", () => {
     const planned = planFloatingTags({
       baseName: "b",
-      version: "1.9.1",
+      mode: { kind: "promote", version: "1.9.1" },
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: {},
@@ -110,7 +106,7 @@ describe("floating tags follow the registry, not the event", () => {
   it("says why a tag stays", () => {
     const [, , latest] = planFloatingTags({
       baseName: "finsight-backend-full",
-      version: "1.9.1",
+      mode: { kind: "promote", version: "1.9.1" },
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: { latest: "sha256:aaa" },
@@ -120,6 +116,7 @@ describe("floating tags follow the registry, not the event", () => {
       name: "finsight-backend-full-tag-latest",
       tag: "latest",
       target: { kind: "image", reference: "sha256:aaa" },
+      seen: "sha256:aaa",
       reason: "stays: 2.0.1 is a higher stable release of all releases",
     });
   });
@@ -127,12 +124,11 @@ describe("floating tags follow the registry, not the event", () => {
   it("a pin points the pinned release's tags at its digest and holds the others where they are", () => {
     const planned = planFloatingTags({
       baseName: "b",
-      version: "1.4.0",
       tags: tagsFor("1.4.0"),
       released: registryOf("1.3.2", "1.4.0"),
       digests: { "v1.4": "sha256:bad", v1: "sha256:bad", latest: "sha256:bad", "v1.3": "sha256:good" },
       registryRead: true,
-      pin: { version: "1.3.2", tags: tagsFor("1.3.2"), reference: "sha256:good" },
+      mode: { kind: "pin", pin: { version: "1.3.2", tag: "v1.3.2", tags: tagsFor("1.3.2"), digest: "sha256:good" } },
     });
     assert.deepEqual(
       planned.map((p) => [p.tag, p.target]),
@@ -177,24 +173,38 @@ describe("downgrades are refused unless allowed on purpose", () => {
 });
 
 describe("a released version tag is never overwritten", () => {
-  const ref = "ghcr.io/acme/finsight-backend:v1.4.0";
+  const release = { ref: "ghcr.io/acme/finsight-backend:v1.4.0", digest: "sha256:4444" };
+  const planned = {
+    [BUILD_INPUTS_LABEL]: "sha256:new",
+    "org.opencontainers.image.revision": "def456",
+    "finsight.release.source-tree": "tree-new",
+  };
   it("not released yet, or released from the same inputs: fine", () => {
-    assert.equal(overwriteRefusal(ref, "sha256:same", undefined), undefined);
-    assert.equal(overwriteRefusal(ref, "sha256:same", { [BUILD_INPUTS_LABEL]: "sha256:same" }), undefined);
+    assert.equal(overwriteRefusal(release, planned, undefined), undefined);
+    assert.equal(overwriteRefusal(release, planned, { [BUILD_INPUTS_LABEL]: "sha256:new" }), undefined);
   });
-  it("released from other inputs: refused, naming the commit it came from", () => {
-    const refusal = overwriteRefusal(ref, "sha256:new", {
+  it("released from other inputs: refused, naming the tag, its digest and what differs", () => {
+    const refusal = overwriteRefusal(release, planned, {
       [BUILD_INPUTS_LABEL]: "sha256:old",
       "org.opencontainers.image.revision": "abc123",
+      "finsight.release.source-tree": "tree-old",
     });
     assert.equal(
       refusal?.message,
-      `finsight:version: ${ref} is already released, built from other inputs (commit abc123), and a released version tag is never overwritten. Bump the version to release this build, or set finsight:pin to serve a released version`,
+      `finsight:version: ${release.ref} (sha256:4444) is already released, built from other inputs: org.opencontainers.image.revision abc123 there, def456 here; finsight.release.source-tree tree-old there, tree-new here, and a released version tag is never overwritten. Bump the version to release this build, or set finsight:pin to serve a released version`,
     );
+  });
+  it("released from other build args with the same source: refused, saying what else it could be", () => {
+    const refusal = overwriteRefusal(release, planned, {
+      [BUILD_INPUTS_LABEL]: "sha256:old",
+      "org.opencontainers.image.revision": "def456",
+      "finsight.release.source-tree": "tree-new",
+    });
+    assert.match(refusal?.message ?? "", /built from other inputs \(build args, Dockerfile, target or platforms\)/);
   });
   it("released by other means (no label): refused", () => {
     assert.match(
-      overwriteRefusal(ref, "sha256:new", {})?.message ?? "",
+      overwriteRefusal(release, planned, {})?.message ?? "",
       /not built by this stack \(it has no finsight\.release\.build-inputs label\)/,
     );
   });
@@ -216,24 +226,35 @@ describe("pins", () => {
       /finsight:pin must be a stable release \(floating tags never point at a prerelease\), got "1\.5\.0-rc\.1"/,
     );
   });
+  const pinOf = (version: string) => ({ version, tag: `v${version}`, tags: tagsFor(version) });
   it("a version that was never released lists the closest released ones", () => {
     assert.throws(
       () =>
         pinnedRelease(
-          "v1.3.3",
-          "1.3.3",
+          pinOf("1.3.3"),
           registryOf("1.2.0", "1.3.1", "1.3.2", "1.4.0"),
+          {},
           "ghcr.io/acme/finsight-backend",
           "v{{version}}",
         ),
       {
         name: "ReleaseConfigError",
         message:
-          'finsight:pin must be a version released in ghcr.io/acme/finsight-backend, got "v1.3.3": there is no tag v1.3.3. Closest released versions: 1.3.2, 1.3.1, 1.4.0, 1.2.0',
+          'finsight:pin must be a version released in ghcr.io/acme/finsight-backend, got "1.3.3": there is no tag v1.3.3. Closest released versions: 1.3.2, 1.3.1, 1.4.0, 1.2.0',
       },
     );
   });
   it("an empty registry says so", () => {
-    assert.throws(() => pinnedRelease("1.0.0", "1.0.0", [], "r", "v{{version}}"), /No released version was found$/);
+    assert.throws(() => pinnedRelease(pinOf("1.0.0"), [], {}, "r", "v{{version}}"), /No released version was found$/);
+  });
+  it("a released pin carries the digest the registry gave its tag", () => {
+    const pin = pinnedRelease(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", "v{{version}}");
+    assert.equal(pin.digest, "sha256:good");
+  });
+  it("a tag listed but not readable is refused rather than served without a digest", () => {
+    assert.throws(
+      () => pinnedRelease(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", "v{{version}}"),
+      /the registry lists r:v1\.3\.2 but its manifest could not be read/,
+    );
   });
 });

@@ -4,7 +4,7 @@ import { DEFAULT_TAG_TEMPLATES, planTags, type TagFacts } from "../../src/plan/t
 import { resolveVersion } from "../../src/plan/version";
 
 const facts = (version: string, extra: Partial<TagFacts> = {}): TagFacts => ({
-  version: resolveVersion({ configured: version, env: {} }),
+  version: resolveVersion({ configured: { text: version, from: "config" }, env: {} }),
   ...extra,
 });
 

@@ -6,12 +6,18 @@ describe("resolveVersion", () => {
   const cases: { name: string; inputs: VersionInputs; text: string; source: string; prerelease: boolean }[] = [
     {
       name: "config wins",
-      inputs: { configured: "1.4.0", env: { RELEASE_VERSION: "9.9.9" } },
+      inputs: { configured: { text: "1.4.0", from: "config" }, env: { RELEASE_VERSION: "9.9.9" } },
       text: "1.4.0",
       source: "config",
       prerelease: false,
     },
-    { name: "v prefix", inputs: { configured: "v1.4.0", env: {} }, text: "1.4.0", source: "config", prerelease: false },
+    {
+      name: "v prefix",
+      inputs: { configured: { text: "v1.4.0", from: "config" }, env: {} },
+      text: "1.4.0",
+      source: "config",
+      prerelease: false,
+    },
     {
       name: "RELEASE_VERSION",
       inputs: { env: { RELEASE_VERSION: "2.0.1", GITHUB_REF_TYPE: "tag", GITHUB_REF_NAME: "v3.0.0" } },
@@ -38,19 +44,25 @@ describe("resolveVersion", () => {
     },
     {
       name: "prerelease",
-      inputs: { configured: "1.5.0-rc.1", env: {} },
+      inputs: { configured: { text: "1.5.0-rc.1", from: "config" }, env: {} },
       text: "1.5.0-rc.1",
       source: "config",
       prerelease: true,
     },
     {
       name: "build metadata kept",
-      inputs: { configured: "1.4.0+build.7", env: {} },
+      inputs: { configured: { text: "1.4.0+build.7", from: "config" }, env: {} },
       text: "1.4.0+build.7",
       source: "config",
       prerelease: false,
     },
-    { name: "0.x", inputs: { configured: "0.4.2", env: {} }, text: "0.4.2", source: "config", prerelease: false },
+    {
+      name: "0.x",
+      inputs: { configured: { text: "0.4.2", from: "config" }, env: {} },
+      text: "0.4.2",
+      source: "config",
+      prerelease: false,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -64,12 +76,12 @@ describe("resolveVersion", () => {
   const bad: { name: string; inputs: VersionInputs; message: RegExp }[] = [
     {
       name: "two-part version",
-      inputs: { configured: "1.4", env: {} },
+      inputs: { configured: { text: "1.4", from: "config" }, env: {} },
       message: /^finsight:version must be a semantic version .*, got "1\.4"$/,
     },
     {
       name: "latest is no version",
-      inputs: { configured: "latest", env: {} },
+      inputs: { configured: { text: "latest", from: "config" }, env: {} },
       message: /finsight:version .* got "latest"/,
     },
     {

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { floatingTagProvider } from "../../src/resources/floating-tag";
 import { FLOATING_TAG_TYPE, runProgram, testRegistry } from "../support/program";
-import { REGISTRY_PASSWORD, tagDigest, writeDockerLogin } from "../support/registry";
+import { REGISTRY_PASSWORD, REGISTRY_USER, tagDigest, writeDockerLogin } from "../support/registry";
 
 const engine = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 20_000 });
 const engineUp = engine.status === 0;
@@ -73,7 +73,7 @@ describe("docker pull after a rollback", { skip: engineUp ? false : "no Docker e
     assert.equal(run.error, undefined);
     for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
       const { __provider, ...inputs } = tag.inputs;
-      await floatingTagProvider.create({ ...inputs, password: REGISTRY_PASSWORD });
+      await floatingTagProvider.create({ ...inputs, username: REGISTRY_USER, password: REGISTRY_PASSWORD });
     }
     assert.equal(await tagDigest(host, repositoryPath, "latest"), good);
 

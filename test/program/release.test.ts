@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
 import {
+  defaultContext,
   FLOATING_TAG_TYPE,
   floatingTagsOf,
+  gitFacts,
   imagesOf,
   indexesOf,
   runProgram,
@@ -33,8 +35,8 @@ describe("Pulumi.demo.yaml", () => {
     assert.deepEqual(floatingTagsOf(run), { demo: run.outputs.digest });
     assert.equal(image.inputs.push, true);
     assert.deepEqual(image.inputs.platforms, ["linux/amd64"]);
-    assert.deepEqual(image.inputs.context, { location: "finsight" });
-    assert.deepEqual(image.inputs.dockerfile, { location: "finsight/Dockerfile.backend" });
+    assert.deepEqual(image.inputs.context, { location: defaultContext() });
+    assert.deepEqual(image.inputs.dockerfile, { location: `${defaultContext()}/Dockerfile.backend` });
     assert.equal(image.inputs.buildOnPreview, true);
     assert.deepEqual(image.inputs.cacheFrom, [
       { registry: { ref: `${REPO}:buildcache-demo` } },
@@ -58,7 +60,9 @@ describe("Pulumi.demo.yaml", () => {
       "org.opencontainers.image.description":
         "FinSight backend, light demo build (requirements.light.txt, ML disabled)",
       "org.opencontainers.image.version": "1.4.0",
-      "org.opencontainers.image.revision": SHA,
+      // The context's own commit and tree, not GITHUB_SHA (the workflow's commit).
+      "org.opencontainers.image.revision": gitFacts(defaultContext()).revision,
+      "finsight.release.source-tree": gitFacts(defaultContext()).tree,
       "org.opencontainers.image.created": "2026-11-20T10:00:00Z",
       "org.opencontainers.image.source": "https://github.com/acme/finsight",
       "finsight.release.variant": "demo",
@@ -134,12 +138,13 @@ describe("Pulumi.prod.yaml", () => {
     assert.doesNotMatch(JSON.stringify(run.outputs), new RegExp(REGISTRY_PASSWORD));
   });
 
-  it("without stack credentials the docker login for the host is used, still as a secret", async () => {
+  it("without stack credentials no password enters the state: pushes and tag moves use the docker login", async () => {
     const run = await runProgram({ stack: "prod", env: CI_ENV });
     assert.equal(imagesOf(run)[0].inputs.registries, undefined, "docker-build uses the ambient login itself");
     const [tag] = run.registered.filter((r) => r.type === FLOATING_TAG_TYPE);
-    assert.equal(tag.inputs.username, REGISTRY_USER);
-    assert.deepEqual(tag.secretInputs, ["password"]);
+    assert.equal(tag.inputs.username, undefined);
+    assert.equal(tag.inputs.password, undefined);
+    assert.deepEqual(tag.secretInputs, []);
   });
 
   it("several platforms: one cached image per platform joined by an index under the release tag", async () => {

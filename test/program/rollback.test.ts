@@ -12,11 +12,12 @@ import {
   FLOATING_TAG_TYPE,
   floatingTagsOf,
   imagesOf,
+  indexesOf,
   type ProgramRun,
   runProgram,
   testRegistry,
 } from "../support/program";
-import { freePort, pushImage, REGISTRY_PASSWORD, tagDigest } from "../support/registry";
+import { freePort, pushImage, REGISTRY_PASSWORD, REGISTRY_USER, tagDigest } from "../support/registry";
 
 const SHA = "4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 const ENV = { RELEASE_VERSION: "1.4.0", GITHUB_SHA: SHA, SOURCE_DATE_EPOCH: "1795168800" };
@@ -42,7 +43,7 @@ function stackRegistry() {
     async apply(run: ProgramRun) {
       for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
         const { __provider, ...inputs } = tag.inputs;
-        await floatingTagProvider.create({ ...inputs, password: REGISTRY_PASSWORD });
+        await floatingTagProvider.create({ ...inputs, username: REGISTRY_USER, password: REGISTRY_PASSWORD });
       }
     },
   };
@@ -114,11 +115,11 @@ describe("rollback: finsight:pin", () => {
     );
   });
 
-  it("removing the pin rolls forward: the stack's own release is still in place, only pointers move", async () => {
+  it("removing the pin rolls forward: the stack's own release is served from the registry, only pointers move", async () => {
     const registry = stackRegistry();
     const labels = await labelsOfThisBuild("prod");
     const good = await registry.seed("v1.3.2");
-    await registry.seed("v1.4.0", labels); // what this checkout built as 1.4.0
+    const own = await registry.seed("v1.4.0", labels); // what this checkout built as 1.4.0
 
     const pinned = await runProgram({
       stack: "prod",
@@ -128,12 +129,13 @@ describe("rollback: finsight:pin", () => {
     const forward = await runProgram({ stack: "prod", env: ENV, config: registry.config });
     assert.equal(pinned.error, undefined);
     assert.equal(forward.error, undefined);
-    // The Image is declared with identical inputs in both runs, so neither run changes or rebuilds it.
-    assert.equal(imagesOf(pinned).length, 1);
-    assert.deepEqual(imagesOf(pinned)[0].inputs, imagesOf(forward)[0].inputs);
+    // v1.4.0 is in the registry, so neither run declares an Image: nothing can rebuild or re-push it.
+    assert.deepEqual(imagesOf(pinned), []);
+    assert.deepEqual(imagesOf(forward), []);
     assert.equal(floatingTagsOf(pinned).latest, good);
-    const digest = String(forward.outputs.digest);
-    assert.deepEqual(floatingTagsOf(forward), { "v1.4": digest, v1: digest, latest: digest });
+    assert.equal(forward.outputs.digest, own);
+    assert.equal(forward.outputs.imageRef, `${registry.repository}:v1.4.0@${own}`);
+    assert.deepEqual(floatingTagsOf(forward), { "v1.4": own, v1: own, latest: own });
   });
 });
 
@@ -171,13 +173,17 @@ describe("release guards against the registry", () => {
     );
   });
 
-  it("re-running the same release is accepted and registers the same build", async () => {
+  it("re-running the same release builds and pushes nothing: the release is served by its registry digest", async () => {
     const registry = stackRegistry();
     const labels = await labelsOfThisBuild("prod");
-    await registry.seed("v1.4.0", labels);
+    const released = await registry.seed("v1.4.0", labels);
     const run = await runProgram({ stack: "prod", env: ENV, config: registry.config });
     assert.equal(run.error, undefined);
-    assert.deepEqual(imagesOf(run)[0].inputs.labels, labels);
+    assert.deepEqual(imagesOf(run), []);
+    assert.deepEqual(indexesOf(run), []);
+    assert.equal(run.outputs.imageRef, `${registry.repository}:v1.4.0@${released}`);
+    assert.equal(run.outputs.candidateRef, `${registry.repository}:v1.4.0@${released}`);
+    assert.deepEqual(floatingTagsOf(run), { "v1.4": released, v1: released, latest: released });
   });
 
   it("a changed build under a released version tag is refused: bump the version", async () => {
@@ -191,7 +197,7 @@ describe("release guards against the registry", () => {
     assertRefused(
       await runProgram({ stack: "prod", env: ENV, config: registry.config }),
       new RegExp(
-        `^finsight:version: ${registry.repository.replace(/\./g, "\\.")}:v1\\.4\\.0 is already released, built from other inputs \\(commit 0123456789abcdef0123456789abcdef01234567\\), and a released version tag is never overwritten\\. Bump the version`,
+        `^finsight:version: ${registry.repository.replace(/\./g, "\\.")}:v1\\.4\\.0 \\(sha256:[0-9a-f]{64}\\) is already released, built from other inputs: org\\.opencontainers\\.image\\.revision 0123456789abcdef0123456789abcdef01234567 there, [0-9a-f]{40} here, and a released version tag is never overwritten\\. Bump the version`,
       ),
     );
   });

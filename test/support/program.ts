@@ -4,6 +4,7 @@
  * The idiom of pulumi/examples testing-unit-ts-mocks-jest: mocks and config first, program after.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -59,6 +60,50 @@ after(async () => {
 export async function testRegistryLocation(namespace = "acme"): Promise<string> {
   return `${(await testRegistry()).registry.host}/${namespace}`;
 }
+
+/** Fixed author and time, so every commit a test makes has the same id on every machine. */
+export const GIT_ENV = {
+  GIT_AUTHOR_NAME: "FinSight release tests",
+  GIT_AUTHOR_EMAIL: "release-tests@finsight.invalid",
+  GIT_COMMITTER_NAME: "FinSight release tests",
+  GIT_COMMITTER_EMAIL: "release-tests@finsight.invalid",
+  GIT_AUTHOR_DATE: "2026-11-20T10:00:00Z",
+  GIT_COMMITTER_DATE: "2026-11-20T10:00:00Z",
+};
+
+/**
+ * A build context as a release needs one: a clean git checkout holding a Dockerfile.backend, made once
+ * per test file in a temporary directory (tests that need their own make it with `makeContext`).
+ */
+export function makeContext(files: Record<string, string> = { "Dockerfile.backend": "FROM scratch\n" }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-context-"));
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-C", dir, ...args], { env: { ...process.env, ...GIT_ENV }, stdio: "ignore" });
+  git("init", "-q", "-b", "main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "FinSight backend");
+  contexts.push(dir);
+  return dir;
+}
+const contexts: string[] = [];
+/** The commit and tree git gives a context's HEAD: what the release's labels must name. */
+export function gitFacts(dir: string): { revision: string; tree: string } {
+  const read = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" }).trim();
+  return { revision: read("rev-parse", "HEAD"), tree: read("rev-parse", "HEAD:./") };
+}
+after(() => {
+  for (const dir of contexts) fs.rmSync(dir, { recursive: true, force: true });
+});
+let sharedContext: string | undefined;
+/** The default context of every program run: the shipped stacks' `finsight/` does not exist in a clone. */
+export const defaultContext = () => {
+  sharedContext ??= makeContext();
+  return sharedContext;
+};
 
 export interface ProgramRun {
   registered: Registered[];
@@ -162,7 +207,11 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 
   const { registry, dockerConfig } = await testRegistry();
   const { values } = readStackConfig(PROJECT_DIR, options.stack);
-  const config: Record<string, string> = { ...values, "finsight:registry": `${registry.host}/acme` };
+  const config: Record<string, string> = {
+    ...values,
+    "finsight:registry": `${registry.host}/acme`,
+    "finsight:context": defaultContext(),
+  };
   for (const [key, value] of Object.entries(options.config ?? {})) {
     if (value === undefined) delete config[key];
     else config[key] = value;

@@ -1,0 +1,89 @@
+import type { ImageRepository } from "../inputs/registry-location";
+import type { PlatformName, ReleaseSettings } from "../inputs/settings";
+import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
+import type { ImageInputs } from "./image-inputs";
+import { platformSlug } from "./platforms";
+
+/** The inputs of one docker-build `Image`, as plain data. */
+export interface BuildPlan {
+  /** Pulumi resource name: stable per variant (and platform), never per version or run. */
+  name: string;
+  platforms: PlatformName[];
+  /** Fully qualified tags (`ghcr.io/acme/finsight-backend:v1.4.0`). */
+  tags: string[];
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  context: { location: string };
+  dockerfile: { location: string };
+  target?: string;
+  builder?: { name: string };
+  push: boolean;
+  buildOnPreview: boolean;
+  cacheFrom: CacheFromEntry[];
+  cacheTo: CacheToEntry[];
+}
+
+/** A docker-build `Index` joining the per-platform builds under one tag. */
+export interface IndexPlan {
+  name: string;
+  tag: string;
+  /** Names of the builds (in `builds`) whose pushed refs make up the index. */
+  sources: string[];
+  push: boolean;
+}
+
+/**
+ * The docker-build resources that build and push `pushedTags` (bare exact tags). One platform: one
+ * Image pushing them all. Several: docker-build keeps only one platform's cache when one Image exports
+ * several (its own warning), so the provider's documented shape is one cached Image per platform, tagged
+ * `<release tag>-<platform>`, joined by an Index per exact tag.
+ */
+export function planBuilds(
+  settings: ReleaseSettings,
+  repository: ImageRepository,
+  baseName: string,
+  releaseTag: string,
+  pushedTags: readonly string[],
+  image: ImageInputs,
+): { builds: BuildPlan[]; indexes: IndexPlan[] } {
+  const qualify = (tag: string) => `${repository.name}:${tag}`;
+  const common = {
+    buildArgs: image.buildArgs,
+    labels: image.labels,
+    context: { location: settings.context },
+    dockerfile: { location: image.dockerfile },
+    ...(settings.target ? { target: settings.target } : {}),
+    ...(settings.builder ? { builder: { name: settings.builder } } : {}),
+    push: settings.push,
+    buildOnPreview: settings.buildOnPreview,
+  };
+  const cacheScope = { repository: repository.name, imageName: settings.imageName, variant: settings.variant };
+  if (settings.platforms.length === 1) {
+    return {
+      builds: [
+        {
+          name: baseName,
+          platforms: settings.platforms,
+          tags: pushedTags.map(qualify),
+          ...common,
+          ...planCache(settings.cache, cacheScope),
+        },
+      ],
+      indexes: [],
+    };
+  }
+  const builds = settings.platforms.map((platform) => ({
+    name: `${baseName}-${platformSlug(platform)}`,
+    platforms: [platform],
+    tags: [qualify(`${releaseTag}-${platformSlug(platform)}`)],
+    ...common,
+    ...planCache(settings.cache, { ...cacheScope, platform }),
+  }));
+  const indexes = pushedTags.map((tag) => ({
+    name: `${baseName}-index-${tag}`,
+    tag: qualify(tag),
+    sources: builds.map((build) => build.name),
+    push: settings.push,
+  }));
+  return { builds, indexes };
+}

@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import type { ReleaseSettings, Variant } from "../inputs/settings";
+import type { SourceFacts } from "../inputs/source-facts";
+import { planLabels } from "./labels";
+import { BUILD_INPUTS_LABEL } from "./release-guards";
+import type { ResolvedVersion } from "./version";
+
+const BUILD_ARGS: Record<Variant, Record<string, string>> = {
+  demo: { USE_LIGHT: "1", SKIP_ML: "1" },
+  full: { USE_LIGHT: "0" },
+};
+
+/** What decides an image's content, apart from the context's files (which `labels` names by tree). */
+export interface ImageInputs {
+  buildArgs: Record<string, string>;
+  /** Includes the build-inputs label, a digest of everything else here. */
+  labels: Record<string, string>;
+  /** The Dockerfile as docker-build wants it: relative to this project, inside the context. */
+  dockerfile: string;
+}
+
+/**
+ * Build args, labels and the build-inputs digest. The digest covers the labels (version, commit, the
+ * context's git tree, commit time), build args, Dockerfile, target and platforms, so the same source
+ * released again from a fresh clone on another machine gives the same label, and any other source differs.
+ */
+export function planImageInputs(settings: ReleaseSettings, version: ResolvedVersion, source: SourceFacts): ImageInputs {
+  const buildArgs: Record<string, string> = { ...BUILD_ARGS[settings.variant] };
+  // BuildKit clamps file and image timestamps to this build arg, so a rebuild of one commit is byte-identical.
+  if (source.commitEpoch !== undefined) buildArgs.SOURCE_DATE_EPOCH = String(source.commitEpoch);
+  const labels = planLabels({
+    variant: settings.variant,
+    version,
+    revision: source.revision,
+    tree: source.tree,
+    commitEpoch: source.commitEpoch,
+    sourceUrl: settings.sourceUrl,
+    licenses: settings.licenses,
+  });
+  const dockerfile = path.posix.join(settings.context, settings.dockerfile);
+  const fields = { buildArgs, labels, dockerfile, target: settings.target ?? "", platforms: settings.platforms };
+  labels[BUILD_INPUTS_LABEL] = `sha256:${createHash("sha256").update(JSON.stringify(fields)).digest("hex")}`;
+  return { buildArgs, labels, dockerfile };
+}

@@ -1,0 +1,41 @@
+import { ReleaseConfigError } from "../errors";
+import { closestReleased, type ReleasedVersion, tagForVersion } from "./released-versions";
+import type { TagPlan } from "./tags";
+
+/** A rollback: the released version the stack serves, in one shape from targets to resources. */
+export interface PinnedRelease {
+  version: string;
+  /** Its version tag, bare (`v1.3.2`). */
+  tag: string;
+  /** The tags that version carries, so the pin knows which floating tags to move back. */
+  tags: TagPlan;
+  /** Its digest in the registry; absent only in a preview that could not read it. */
+  digest?: string;
+}
+
+/** The pinned release as the registry knows it; the message lists the nearest released ones when there is none. */
+export function pinnedRelease(
+  pin: PinnedRelease,
+  released: readonly ReleasedVersion[],
+  digests: Readonly<Record<string, string>>,
+  repository: string,
+  template: string,
+): PinnedRelease {
+  const match = released.find((release) => release.version === pin.version);
+  if (!match) {
+    const closest = closestReleased(
+      released.filter((release) => release.stable),
+      pin.version,
+    );
+    throw new ReleaseConfigError(
+      `finsight:pin must be a version released in ${repository}, got ${JSON.stringify(pin.version)}: there is no tag ${tagForVersion(template, pin.version)}. ${closest.length ? `Closest released versions: ${closest.join(", ")}` : "No released version was found"}`,
+    );
+  }
+  const digest = digests[match.tag];
+  if (!digest) {
+    throw new ReleaseConfigError(
+      `finsight:pin ${pin.version}: the registry lists ${repository}:${match.tag} but its manifest could not be read; try again, and check that the tag was not deleted meanwhile`,
+    );
+  }
+  return { ...pin, digest };
+}

@@ -1,0 +1,117 @@
+import { invalidSetting, Problems, ReleaseConfigError } from "../errors";
+import type { ImageRepository } from "../inputs/registry-location";
+import type { PlanInputs } from "../inputs/release-inputs";
+import { KNOWN_PLATFORMS } from "../inputs/settings";
+import type { RegistryQuestions } from "../registry/view";
+import type { PinnedRelease } from "./pin";
+import { platformSlug } from "./platforms";
+import { tagForVersion, versionTemplateOf } from "./released-versions";
+import { DEFAULT_TAG_TEMPLATES, planTags, type TagPlan } from "./tags";
+import { type ResolvedVersion, resolveVersion } from "./version";
+
+/** What can be decided before the registry is read; it also says what to ask the registry. */
+export interface ReleaseTargets {
+  version: ResolvedVersion;
+  repository: ImageRepository;
+  tags: TagPlan;
+  /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
+  versionTemplate?: string;
+  /** A rollback, before the registry has confirmed it (no digest yet). */
+  pin?: PinnedRelease;
+  /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
+  questions?: RegistryQuestions;
+}
+
+/** Tags the stack writes for its own purposes: a template must never render one of them. */
+const CACHE_TAG_PREFIX = "buildcache-";
+const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${platformSlug(platform)}`);
+
+/**
+ * A rendered tag that the stack also writes as a build cache (`buildcache-full`) or a per-platform
+ * build (`v1.4.0-linux-arm64`) would overwrite it, or be overwritten: refused, whatever the platforms.
+ */
+function collisions(tags: TagPlan): string[] {
+  const problems: string[] = [];
+  for (const tag of [...tags.exact, ...tags.floating]) {
+    if (tag.startsWith(CACHE_TAG_PREFIX)) {
+      problems.push(
+        invalidSetting(
+          "finsight:tags",
+          `templates whose tags do not start with ${CACHE_TAG_PREFIX} (the registry build cache's tags); one yields ${JSON.stringify(tag)}`,
+          tag,
+        ).message,
+      );
+    }
+    const suffix = PLATFORM_SUFFIXES.find((platformSuffix) => tag.endsWith(platformSuffix));
+    if (suffix) {
+      problems.push(
+        invalidSetting(
+          "finsight:tags",
+          `templates whose tags do not end in a platform (${suffix} names the per-platform build of a multi-platform release); one yields ${JSON.stringify(tag)}`,
+          tag,
+        ).message,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Version, tags and pin, checked before the registry is asked anything: a bad value fails here,
+ * before any request or resource. Every problem is reported at once.
+ */
+export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
+  const { settings, env, source } = inputs;
+  const problems = new Problems();
+  const templates = settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant];
+  const versionTemplate = versionTemplateOf(templates);
+  const facts = { revision: source.revision, runId: env.GITHUB_RUN_ID };
+
+  let pin: PinnedRelease | undefined;
+  if (settings.pin !== undefined) {
+    const pinVersion = settings.pin;
+    pin = problems.check(() => {
+      if (!versionTemplate) {
+        throw new ReleaseConfigError(
+          `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(templates)}`,
+        );
+      }
+      const version = resolveVersion({ configured: { text: pinVersion, from: "config" }, env: {} });
+      return {
+        version: pinVersion,
+        tag: tagForVersion(versionTemplate, pinVersion),
+        tags: planTags(templates, { version, ...facts }),
+      };
+    });
+  }
+  // A rollback builds nothing, so it needs no release version: without one, the pin's stands in.
+  const version = problems.check(() =>
+    resolveVersion({
+      configured: settings.version,
+      env,
+      versionFile: source.versionFile,
+      ...(pin ? { fallback: pin.version } : {}),
+    }),
+  );
+  const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
+  if (tags) for (const line of collisions(tags)) problems.add(line);
+  problems.throwIfAny();
+  if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable
+
+  const releaseTag = tags.exact[0];
+  return {
+    version,
+    repository: settings.repository,
+    tags,
+    ...(versionTemplate ? { versionTemplate } : {}),
+    ...(pin ? { pin } : {}),
+    ...(settings.push || pin
+      ? {
+          questions: {
+            releaseTag,
+            digestsOf: [releaseTag, ...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+          },
+        }
+      : {}),
+  };
+}
