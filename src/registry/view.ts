@@ -1,10 +1,15 @@
-import { type RegistryAccess, RegistryClient } from "./client";
+import { describeShape, type Manifest, type RegistryAccess, RegistryClient, RegistryError } from "./client";
 
 /**
  * The registry as one run sees it, read once before anything is registered and shared by every
  * decision of the run: which floating tags move, whether a pin exists, whether a version would go
- * backwards or overwrite a release. One tag-list walk (all pages), one manifest HEAD per tag that
+ * backwards or overwrite a release. One tag-list walk (all pages), one manifest GET per tag that
  * matters and exists, and, only when the release's own tag already exists, its labels.
+ *
+ * Every digest in the view is the hash of manifest bytes this read fetched (a GET per tag, no HEAD):
+ * it becomes the pinned FINSIGHT_BACKEND_IMAGE and the floating tags' expectations, so a registry or
+ * proxy that states a wrong Docker-Content-Digest is caught here, and one that sends malformed
+ * tags, manifests or configs makes the view "unavailable" (no plan is made on it), never "read".
  */
 
 export interface RegistryQuestions {
@@ -30,26 +35,75 @@ export type RegistryView =
   /** Nothing depends on the registry (an image that is built but not pushed, and no pin). */
   | { status: "not read"; reason: string };
 
-interface IndexManifest {
-  manifests?: { digest: string; platform?: { os?: string } }[];
-  config?: { digest: string };
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** The manifest's JSON, checked for the fields labelsOf reads: an index's children or an image's config. */
+function manifestShape(
+  client: RegistryClient,
+  reference: string,
+  manifest: Manifest,
+): { children: { digest: string; os?: string }[] } | { config: string } {
+  const request = `GET ${client.manifestPath(reference)}`;
+  // getManifest has already checked that these bytes are a JSON object with schemaVersion 2.
+  const parsed = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown>;
+  const bad = (what: string) => client.error(request, `answered a manifest whose ${what}: ${describeShape(parsed)}`);
+  if ("manifests" in parsed) {
+    if (!Array.isArray(parsed.manifests)) throw bad("manifests is not a list");
+    return {
+      children: parsed.manifests.map((entry: unknown) => {
+        if (!isRecord(entry) || typeof entry.digest !== "string" || !DIGEST.test(entry.digest)) {
+          throw bad("manifests hold an entry without a sha256 digest");
+        }
+        const platform = entry.platform;
+        if (platform !== undefined && (!isRecord(platform) || !["string", "undefined"].includes(typeof platform.os))) {
+          throw bad("manifests hold an entry with a malformed platform");
+        }
+        return { digest: entry.digest, ...(platform?.os ? { os: platform.os as string } : {}) };
+      }),
+    };
+  }
+  const config = parsed.config;
+  if (!isRecord(config) || typeof config.digest !== "string" || !DIGEST.test(config.digest)) {
+    throw bad("config has no sha256 digest");
+  }
+  return { config: config.digest };
 }
 
+/** The labels of the image a reference names (through an index to its first platform image), checked for shape. */
 async function labelsOf(client: RegistryClient, reference: string): Promise<Record<string, string> | undefined> {
   let manifest = await client.getManifest(reference);
-  let parsed = manifest ? (JSON.parse(manifest.bytes.toString("utf8")) as IndexManifest) : undefined;
-  if (parsed?.manifests) {
+  if (!manifest) return undefined;
+  let shape = manifestShape(client, reference, manifest);
+  if ("children" in shape) {
     // An index: every platform image of one release carries the same labels; attestation
     // manifests (platform unknown/unknown) carry none.
-    const image = parsed.manifests.find((entry) => entry.platform?.os !== "unknown");
-    manifest = image ? await client.getManifest(image.digest) : undefined;
-    parsed = manifest ? (JSON.parse(manifest.bytes.toString("utf8")) as IndexManifest) : undefined;
+    const image = shape.children.find((entry) => entry.os !== "unknown");
+    if (!image) return undefined;
+    manifest = await client.getManifest(image.digest);
+    if (!manifest) return undefined;
+    shape = manifestShape(client, image.digest, manifest);
+    if ("children" in shape) throw client.error(`GET ${client.manifestPath(image.digest)}`, "an index inside an index");
   }
-  if (!parsed?.config) return undefined;
-  const config = JSON.parse((await client.getBlob(parsed.config.digest)).toString("utf8")) as {
-    config?: { Labels?: Record<string, string> | null };
-  };
-  return config.config?.Labels ?? {};
+  const request = `GET ${client.blobPath(shape.config)}`;
+  let config: unknown;
+  try {
+    config = JSON.parse((await client.getBlob(shape.config)).toString("utf8"));
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw client.error(request, "answered an image config that is not JSON");
+  }
+  const inner = isRecord(config) ? config.config : undefined;
+  const labels = isRecord(inner) ? inner.Labels : undefined;
+  if (!isRecord(config) || (inner !== undefined && inner !== null && !isRecord(inner))) {
+    throw client.error(request, `answered ${describeShape(config)}, not an image config`);
+  }
+  if (labels === undefined || labels === null) return {};
+  if (!isRecord(labels) || !Object.values(labels).every((value) => typeof value === "string")) {
+    throw client.error(request, `answered image labels ${describeShape(labels)}, not a map of strings`);
+  }
+  return labels as Record<string, string>;
 }
 
 export async function readRegistryView(access: RegistryAccess, questions: RegistryQuestions): Promise<RegistryView> {

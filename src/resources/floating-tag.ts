@@ -26,9 +26,24 @@ export interface FloatingTagInputs {
   source: pulumi.Input<string>;
   /** Plain HTTP to a registry off loopback (finsight:registryInsecure). */
   insecure: pulumi.Input<boolean>;
+  /**
+   * Configured credentials only (finsight:registryUsername/registryPassword). They must come as inputs
+   * because the provider runs in the engine's process, where the stack's config cannot be read; the
+   * password is a Pulumi secret, so the state keeps it encrypted, and it is never an output. Without
+   * them the provider reads the `docker login` of the machine running Pulumi at run time, so an
+   * ambient login is never copied into the state.
+   */
   username?: pulumi.Input<string>;
   /** Always a Pulumi secret; never returned among the outputs. */
   password?: pulumi.Input<string>;
+  /**
+   * What this tag pointed at when the plan read the registry: a digest, "" when the plan saw no such
+   * tag, undefined for no expectation. Just before the write the tag must still point there (or
+   * already at the source), or the write is refused: a tag moved meanwhile is never moved back.
+   */
+  seenDigest?: pulumi.Input<string>;
+  /** Token-service hosts besides the registry's own that may receive the credentials (RegistryAccess.tokenRealmHosts). */
+  tokenRealmHosts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 interface TagProps {
@@ -39,6 +54,8 @@ interface TagProps {
   insecure: boolean;
   username?: string;
   password?: string;
+  seenDigest?: string;
+  tokenRealmHosts?: string[];
 }
 
 interface TagOuts {
@@ -51,22 +68,36 @@ interface TagOuts {
   digest: string;
   /** What the tag resolved to before this update, if it existed: the way back. */
   previousDigest: string;
+  /** Kept so that a refresh may ask the same token service. */
+  tokenRealmHosts?: string[];
 }
 
 async function pointTag(props: TagProps): Promise<TagOuts> {
+  const credentials =
+    props.username && props.password
+      ? { username: props.username, password: props.password }
+      : dockerCredentials(props.host, process.env);
   const client = new RegistryClient({
     host: props.host,
     repository: props.repository,
     insecure: props.insecure,
-    ...(props.username && props.password
-      ? { credentials: { username: props.username, password: props.password } }
-      : {}),
+    ...(credentials ? { credentials } : {}),
+    ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
   });
   const manifest = await client.getManifest(props.source);
   if (!manifest) {
     throw new Error(`${client.describe()} has no image ${props.source}, so tag ${props.tag} cannot point at it`);
   }
+  // Read by GET and hashed (manifestDigest never trusts a header), immediately before the write.
   const previousDigest = (await client.manifestDigest(props.tag)) ?? "";
+  if (props.seenDigest !== undefined && previousDigest !== props.seenDigest && previousDigest !== manifest.digest) {
+    // The registry has no conditional manifest PUT, so the window left is this one round trip.
+    const seen = props.seenDigest || "no such tag";
+    const now = previousDigest || "no such tag (deleted)";
+    throw new Error(
+      `${client.describe()}: tag ${props.tag} now points at ${now}, but the plan saw ${seen}; refusing to move it to ${manifest.digest} behind the plan's back (run the preview again)`,
+    );
+  }
   const digest = previousDigest === manifest.digest ? previousDigest : await client.putManifest(props.tag, manifest);
   if (digest !== manifest.digest) {
     throw new Error(`${client.describe()} stored tag ${props.tag} as ${digest}, not ${manifest.digest}`);
@@ -79,6 +110,7 @@ async function pointTag(props: TagProps): Promise<TagOuts> {
     insecure: props.insecure,
     digest,
     previousDigest,
+    ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
   };
 }
 
@@ -94,12 +126,13 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
       ...replaces,
       ...(["source", "insecure"] as const).filter((key) => olds[key] !== news[key]),
     ];
-    // After a refresh, `digest` is where the tag really points: a tag moved by hand is drift to undo.
-    // In a preview an unknown source arrives as a placeholder, which is a change of its own already.
+    // After a refresh, `digest` is where the tag really points: a tag moved or deleted by hand ("")
+    // is drift to undo. In a preview an unknown source arrives as a placeholder, which is a change of
+    // its own already. seenDigest and credentials are not compared: they are not what the tag is.
     if (
       typeof news.source === "string" &&
       news.source.startsWith("sha256:") &&
-      olds.digest &&
+      typeof olds.digest === "string" &&
       olds.digest !== news.source
     ) {
       changes.push("digest");
@@ -107,9 +140,10 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
     return { changes: changes.length > 0, replaces, deleteBeforeReplace: false };
   },
   /**
-   * `pulumi refresh` (and drift.yml's preview --refresh) reads where the tag points now. The state keeps
-   * no password, so this read uses the docker login of the machine running Pulumi, or anonymous access;
-   * when neither may read the tag, the recorded digest is kept as it was.
+   * `pulumi refresh` (and drift.yml's preview --refresh) reads where the tag points now ("" when it was
+   * deleted), by GET and hash. A read gets only the outputs, which hold no password, so it uses the
+   * docker login of the machine running Pulumi, or anonymous access; when neither may read the tag,
+   * the recorded digest is kept as it was.
    */
   async read(id: string, props: TagOuts): Promise<pulumi.dynamic.ReadResult> {
     const credentials = dockerCredentials(props.host, process.env);
@@ -118,6 +152,7 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
       repository: props.repository,
       insecure: props.insecure,
       ...(credentials ? { credentials } : {}),
+      ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
     });
     try {
       return { id, props: { ...props, digest: (await client.manifestDigest(props.tag)) ?? "" } };

@@ -25,7 +25,7 @@ const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
 describe("registry client against a real registry (docker-registry, basic auth)", () => {
   const registry = registryForSuite();
 
-  it("lists every tag and reads a tag's digest with one HEAD", async () => {
+  it("lists every tag and reads a tag's digest with one GET, hashed", async () => {
     const repository = "paging/finsight-backend";
     const pushed: Record<string, string> = {};
     for (const tag of ["v1.0.0", "v1.1.0", "v1.2.0", "v2.0.0", "latest"]) {
@@ -38,7 +38,7 @@ describe("registry client against a real registry (docker-registry, basic auth)"
     // registry below covers Link pagination): one 401, then the page with the basic credentials.
     assert.equal(client.requests, 2);
     assert.equal(await client.manifestDigest("v1.1.0"), pushed["v1.1.0"]);
-    assert.equal(client.requests, 3, "the authorization is reused, so a HEAD is one request");
+    assert.equal(client.requests, 3, "the authorization is reused, so a digest (GET and hash) is one request");
     assert.equal(await client.manifestDigest("v9.9.9"), undefined);
   });
 

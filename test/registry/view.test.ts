@@ -15,7 +15,7 @@ const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
 describe("registry view: one read shared by every decision of a run", () => {
   const registry = registryForSuite();
 
-  it("one tag list, one HEAD per asked tag that exists, nothing for tags that do not", async () => {
+  it("one tag list, one manifest GET (hashed) per asked tag that exists, nothing for tags that do not", async () => {
     const repository = "view/finsight-backend";
     const latest = await pushImage(registry.host, repository, "latest", { content: "1.4.0" });
     const v1 = await pushImage(registry.host, repository, "v1", { content: "1.4.0" });
@@ -29,7 +29,7 @@ describe("registry view: one read shared by every decision of a run", () => {
     assert.deepEqual([...view.tags].sort(), ["buildcache-full", "latest", "v1", "v1.3.2", "v1.4.0"]);
     assert.deepEqual(view.digests, { v1, latest });
     assert.equal(view.releaseLabels, undefined, "v1.5.0 is not released");
-    // the 401 challenge, the tag list, a HEAD for v1 and one for latest; v1.5 does not exist and v1 is asked once.
+    // the 401 challenge, the tag list, a GET for v1 and one for latest (as many requests as the HEADs were); v1.5 does not exist and v1 is asked once.
     assert.equal(view.requests, 4);
   });
 

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { floatingTagProvider } from "../../src/resources/floating-tag";
+import { faultProxyForSuite } from "../support/fault-proxy";
 import {
   pushImage,
   putManifest,
@@ -88,6 +89,14 @@ describe("floating tag provider against a real registry", () => {
     assert.deepEqual(moved, { changes: true, replaces: [], deleteBeforeReplace: false });
     const renamed = await floatingTagProvider.diff?.("id", olds, props("a/b", "stable", "sha256:1"));
     assert.deepEqual(renamed, { changes: true, replaces: ["tag"], deleteBeforeReplace: false });
+    // A refresh that found the tag deleted ("") is drift too; seenDigest alone is no change.
+    const deleted = await floatingTagProvider.diff?.("id", { ...olds, digest: "" }, props("a/b", "latest", "sha256:1"));
+    assert.deepEqual(deleted, { changes: true, replaces: [], deleteBeforeReplace: false });
+    const seen = await floatingTagProvider.diff?.("id", olds, {
+      ...props("a/b", "latest", "sha256:1"),
+      seenDigest: "",
+    });
+    assert.deepEqual(seen, same);
   });
 
   it("refresh reads where the tag really points, so a tag moved by hand shows as drift", async () => {
@@ -174,5 +183,143 @@ describe("floating tag provider against a real registry", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("floating tags converge, and never move behind the plan's back", () => {
+  const registry = registryForSuite();
+  const proxy = faultProxyForSuite(() => registry.host);
+  const repository = "converge/finsight-backend";
+  const digests: Record<string, string> = {};
+  const props = (tag: string, source: string, extra: { seenDigest?: string; host?: string } = {}) => ({
+    host: extra.host ?? registry.host,
+    repository,
+    tag,
+    source,
+    insecure: false,
+    username: REGISTRY_USER,
+    password: REGISTRY_PASSWORD,
+    ...(extra.seenDigest !== undefined ? { seenDigest: extra.seenDigest } : {}),
+  });
+  /** Re-points `tag` by hand (as someone with push rights would), bypassing the provider. */
+  const pointByHand = async (tag: string, digest: string) => {
+    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
+    const manifest = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, {
+      headers: { authorization: `Basic ${auth}`, accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    await putManifest(registry.host, repository, tag, JSON.parse(await manifest.text()));
+  };
+  /** Runs `body` with DOCKER_CONFIG at a directory holding (or not) a docker login for the registry. */
+  const withDockerConfig = async <T>(login: boolean, body: () => Promise<T>): Promise<T> => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-login-"));
+    if (login) writeDockerLogin(dir, registry.host);
+    const saved = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = dir;
+    try {
+      return await body();
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const ensureImages = async () => {
+    if (digests.v140) return;
+    digests.v131 = await pushImage(registry.host, repository, "v1.3.1");
+    digests.v132 = await pushImage(registry.host, repository, "v1.3.2");
+    digests.v140 = await pushImage(registry.host, repository, "v1.4.0");
+  };
+
+  it('a tag deleted by hand reads as "" on refresh, is drift, and the next update puts it back', async () => {
+    await ensureImages();
+    const created = await floatingTagProvider.create(props("deleted", digests.v140));
+    registry.deleteTag(repository, "deleted");
+    assert.equal(await tagDigest(registry.host, repository, "deleted"), undefined);
+    const refreshed = await withDockerConfig(true, async () => floatingTagProvider.read?.(created.id, created.outs));
+    assert.equal(refreshed?.props?.digest, "");
+    const drift = await floatingTagProvider.diff?.(created.id, refreshed?.props, props("deleted", digests.v140));
+    assert.deepEqual(drift, { changes: true, replaces: [], deleteBeforeReplace: false });
+    // The next `pulumi up` plans again: it saw no such tag, so seenDigest is "".
+    const repaired = await floatingTagProvider.update?.(
+      created.id,
+      refreshed?.props,
+      props("deleted", digests.v140, { seenDigest: "" }),
+    );
+    assert.equal(repaired?.outs.digest, digests.v140);
+    assert.equal(repaired?.outs.previousDigest, "");
+    assert.equal(await tagDigest(registry.host, repository, "deleted"), digests.v140);
+  });
+
+  it("refuses to move a tag that no longer points where the plan saw it, naming the tag and both digests", async () => {
+    await ensureImages();
+    const created = await floatingTagProvider.create(props("latest", digests.v132));
+    await pointByHand("latest", digests.v131); // someone rolls back by hand after the plan was made
+    const move = props("latest", digests.v140, { seenDigest: digests.v132 });
+    await assert.rejects(
+      floatingTagProvider.update?.(created.id, created.outs, move) ?? Promise.resolve(),
+      new RegExp(
+        `tag latest now points at ${digests.v131}, but the plan saw ${digests.v132}; refusing to move it to ${digests.v140}`,
+      ),
+    );
+    assert.equal(await tagDigest(registry.host, repository, "latest"), digests.v131, "left where the person put it");
+    // A plan that saw no such tag does not overwrite one that appeared meanwhile.
+    await assert.rejects(
+      floatingTagProvider.update?.(created.id, created.outs, props("latest", digests.v140, { seenDigest: "" })) ??
+        Promise.resolve(),
+      /now points at sha256:[a-f0-9]{64}, but the plan saw no such tag/,
+    );
+    // A tag deleted after the plan saw it is not recreated behind its back either.
+    registry.deleteTag(repository, "latest");
+    await assert.rejects(
+      floatingTagProvider.update?.(created.id, created.outs, move) ?? Promise.resolve(),
+      new RegExp(`now points at no such tag \\(deleted\\), but the plan saw ${digests.v132}`),
+    );
+    await pointByHand("latest", digests.v131);
+    // The plan that saw v1.3.1 moves it; a tag already at the target needs no expectation to hold.
+    const moved = await floatingTagProvider.update?.(
+      created.id,
+      created.outs,
+      props("latest", digests.v140, { seenDigest: digests.v131 }),
+    );
+    assert.equal(moved?.outs.digest, digests.v140);
+    assert.equal(moved?.outs.previousDigest, digests.v131);
+    const again = await floatingTagProvider.update?.(created.id, created.outs, move);
+    assert.equal(again?.outs.previousDigest, digests.v140, "already there: nothing written, nothing refused");
+    assert.equal(await tagDigest(registry.host, repository, "latest"), digests.v140);
+  });
+
+  it("without credential inputs it reads the docker login at run time, so the state never holds it", async () => {
+    await ensureImages();
+    const { username: _username, password: _password, ...anonymous } = props("ambient", digests.v132);
+    const created = await withDockerConfig(true, () => floatingTagProvider.create(anonymous));
+    assert.equal(created.outs.digest, digests.v132);
+    assert.equal(JSON.stringify(created.outs).includes(REGISTRY_PASSWORD), false);
+    assert.equal("username" in created.outs || "password" in created.outs, false);
+    assert.equal(await tagDigest(registry.host, repository, "ambient"), digests.v132);
+    await assert.rejects(
+      withDockerConfig(false, () => floatingTagProvider.create(anonymous)),
+      /HTTP 401.*finsight:registryUsername and finsight:registryPassword \(or the docker login for this host\)/,
+    );
+  });
+
+  it("a lying registry cannot get its digest under a tag: digests are checked against the bytes", async () => {
+    await ensureImages();
+    await floatingTagProvider.create(props("lied", digests.v132));
+    // HEAD claims the tag is already at the target: a client trusting it would skip the write.
+    proxy.fault = { mode: "digest-lie", digest: digests.v140, headOnly: true };
+    const viaProxy = props("lied", digests.v140, { host: proxy.host });
+    const moved = await floatingTagProvider.create(viaProxy);
+    assert.equal(moved.outs.previousDigest, digests.v132);
+    assert.equal(await tagDigest(registry.host, repository, "lied"), digests.v140);
+    // Every manifest answer states another digest than its bytes have: nothing is written.
+    proxy.fault = { mode: "digest-lie", digest: digests.v131 };
+    await assert.rejects(
+      floatingTagProvider.create(props("lied", digests.v132, { host: proxy.host })),
+      new RegExp(
+        `GET /v2/${repository}/manifests/${digests.v132}: sent manifest bytes whose digest is ${digests.v132}, not ${digests.v131}`,
+      ),
+    );
+    assert.equal(await tagDigest(registry.host, repository, "lied"), digests.v140);
+    proxy.reset();
   });
 });

@@ -20,6 +20,11 @@ export interface TestRegistry {
   /** `127.0.0.1:<port>` */
   host: string;
   stop(): Promise<void>;
+  /**
+   * Removes a tag as the registry's own tag deletion does (distribution 2.8 has no API for deleting a
+   * tag alone): its link in the storage directory goes; the manifest and its other tags stay.
+   */
+  deleteTag(repository: string, tag: string): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -169,14 +174,33 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { host, stop };
+  const deleteTag = (repository: string, tag: string) => {
+    const link = path.join(
+      dir,
+      "data",
+      "docker",
+      "registry",
+      "v2",
+      "repositories",
+      repository,
+      "_manifests",
+      "tags",
+      tag,
+    );
+    if (!fs.existsSync(link)) throw new Error(`no tag ${tag} in ${repository} to delete`);
+    fs.rmSync(link, { recursive: true });
+  };
+  return { host, stop, deleteTag };
 }
 
 /**
  * A registry for the enclosing suite: started before its tests, stopped after them. `host` is read
  * inside tests, once the registry is up.
  */
-export function registryForSuite(options: RegistryOptions = {}): { readonly host: string } {
+export function registryForSuite(options: RegistryOptions = {}): {
+  readonly host: string;
+  deleteTag(repository: string, tag: string): void;
+} {
   let registry: TestRegistry | undefined;
   before(async () => {
     registry = await startRegistry(options);
@@ -186,6 +210,10 @@ export function registryForSuite(options: RegistryOptions = {}): { readonly host
     get host() {
       if (!registry) throw new Error("the suite's registry is read before it started");
       return registry.host;
+    },
+    deleteTag(repository: string, tag: string) {
+      if (!registry) throw new Error("the suite's registry is used before it started");
+      registry.deleteTag(repository, tag);
     },
   };
 }
