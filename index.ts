@@ -11,8 +11,7 @@ import { ReleaseImage } from "./src/resources/release-image";
 export = async () => {
   const { inputs, registryAccess, secrets, githubToken, login } = loadRelease();
   const targets = releaseTargets(inputs);
-  const { repository: _, ...access } = registryAccess;
-  const view = await registryViewFor(access, { repositoryPath: targets.repository.path, questions: targets.questions });
+  const view = await registryViewFor(registryAccess, targets);
   const plan = planRelease(inputs, targets, view);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 
@@ -38,6 +37,7 @@ export = async () => {
     floatingTags: plan.floatingTags,
     served: plan.served,
     insecure: plan.registryInsecure,
+    tokenRealmHosts: plan.registryTokenHosts,
     ...(login ? { login } : {}),
   });
   resolveServedRef(image.servedRef);

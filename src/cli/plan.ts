@@ -56,8 +56,7 @@ export async function planForStack(
   const targets = releaseTargets(inputs);
   let registry: RegistryView = { status: "not read", reason: "npm run plan reads the registry only with --registry" };
   if (options.readRegistry) {
-    const { repository: _, ...access } = registryAccess;
-    registry = await registryViewFor(access, { repositoryPath: targets.repository.path, questions: targets.questions });
+    registry = await registryViewFor(registryAccess, targets);
   }
   return planRelease(inputs, targets, registry);
 }

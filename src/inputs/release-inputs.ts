@@ -58,6 +58,7 @@ export function assembleInputs(options: AssembleOptions): AssembledInputs {
       host: repository.host,
       repository: repository.path,
       insecure: settings.registryInsecure,
+      tokenRealmHosts: settings.registryTokenHosts,
       ...(credentials ? { credentials } : {}),
     },
   };

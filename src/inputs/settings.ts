@@ -75,6 +75,8 @@ export interface ReleaseSettings {
   allowDowngrade: boolean;
   /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
   registryInsecure: boolean;
+  /** Token-service hosts, besides the registry's own, that may receive the registry credentials. */
+  registryTokenHosts: string[];
   /** OCI labels that only the stack can know. */
   sourceUrl?: string;
   licenses?: string;
@@ -108,6 +110,7 @@ export const CONFIG_KEYS = [
   "pin",
   "allowDowngrade",
   "registryInsecure",
+  "registryTokenHosts",
   ...OBJECT_CONFIG_KEYS,
 ] as const;
 
@@ -258,6 +261,21 @@ export function parsePin(pin: string): string {
   return parsed.build.length ? `${parsed.version}+${parsed.build.join(".")}` : parsed.version;
 }
 
+/** Host names (with an optional port) that a registry's bearer challenge may name as its token service. */
+function parseTokenHosts(raw: ConfigInput): string[] {
+  const hosts = configList(raw, "registryTokenHosts") ?? [];
+  for (const host of hosts) {
+    if (!/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(host.toLowerCase())) {
+      throw invalidSetting(
+        key("registryTokenHosts"),
+        "a list of host names such as auth.example.com (no scheme, no path)",
+        host,
+      );
+    }
+  }
+  return hosts.map((host) => host.toLowerCase());
+}
+
 function parsePromoteDigest(raw: ConfigInput): string | undefined {
   const digest = optionalText(raw, "promoteDigest");
   if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
@@ -349,6 +367,7 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     ...(pinText ? { pin: problems.check(() => parsePin(pinText)) } : {}),
     allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
     registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
+    registryTokenHosts: problems.check(() => parseTokenHosts(raw)),
     sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };

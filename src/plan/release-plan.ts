@@ -59,6 +59,8 @@ export interface ReleasePlan {
   pin?: PinnedRelease;
   /** Plain HTTP to a registry off loopback, on purpose (finsight:registryInsecure). */
   registryInsecure: boolean;
+  /** Token services besides the registry's own that may get the credentials (finsight:registryTokenHosts). */
+  registryTokenHosts: string[];
   /** Whether the registry was read for this plan, and how many requests that took. */
   registry:
     | { status: "read"; requests: number; released: string[] }
@@ -297,6 +299,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     served,
     ...(pin ? { pin } : {}),
     registryInsecure: settings.registryInsecure,
+    registryTokenHosts: settings.registryTokenHosts,
     registry:
       registry.status === "read"
         ? { status: "read", requests: registry.requests, released: released.map((release) => release.version) }

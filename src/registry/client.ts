@@ -431,7 +431,7 @@ export class RegistryClient {
         const cause = describeFailure(error, this.timeoutMs);
         if (hop === 0) {
           throw new RegistryError(
-            `${this.describe()} could not be reached at ${this.base}: ${cause}`,
+            `${this.describe()}: ${method} ${pathAndQuery}: could not be reached at ${this.base}: ${cause}`,
             0,
             this.secrets(),
           );

@@ -135,9 +135,9 @@ export async function readRegistryView(access: RegistryAccess, questions: Regist
  * none when nothing is pushed and nothing is pinned), otherwise a view that says it was not read.
  */
 export async function registryViewFor(
-  access: Omit<RegistryAccess, "repository">,
-  targets: { repositoryPath: string; questions?: RegistryQuestions },
+  access: RegistryAccess,
+  targets: { questions?: RegistryQuestions },
 ): Promise<RegistryView> {
   if (!targets.questions) return { status: "not read", reason: "finsight:push is false and no pin is set" };
-  return readRegistryView({ ...access, repository: targets.repositoryPath }, targets.questions);
+  return readRegistryView(access, targets.questions);
 }

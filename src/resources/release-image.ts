@@ -17,6 +17,8 @@ export interface ReleaseImageArgs {
   served: ServedPlan;
   /** Plain HTTP to a registry off loopback (finsight:registryInsecure). */
   insecure: boolean;
+  /** Token services besides the registry's own that may get the credentials (finsight:registryTokenHosts). */
+  tokenRealmHosts: string[];
   /** The stack's registry credentials; without them the pushes and tag moves use the ambient docker login. */
   login?: RegistryLogin;
 }
@@ -95,6 +97,8 @@ export class ReleaseImage extends pulumi.ComponentResource {
             tag: tag.tag,
             source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
             insecure: args.insecure,
+            tokenRealmHosts: args.tokenRealmHosts,
+            ...(tag.seen !== undefined ? { seenDigest: tag.seen } : {}),
             ...(login ? { username: login.username, password: login.password } : {}),
           },
           { parent: this, dependsOn: [...images.values(), ...indexes] },

@@ -212,7 +212,7 @@ describe("registry unreachable", () => {
     assert.equal(run.warnings.length, 1);
     assert.match(
       run.warnings[0],
-      /^the registry could not be read \(registry 127\.0\.0\.1:\d+ \(repository acme\/finsight-backend\) could not be reached at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\), so the pin, the floating-tag rules, the downgrade check and the overwrite check were not applied; pulumi up will refuse to run until it can read it$/,
+      /^the registry could not be read \(registry 127\.0\.0\.1:\d+ \(repository acme\/finsight-backend\): GET \/v2\/acme\/finsight-backend\/tags\/list\?n=1000: could not be reached at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\), so the pin, the floating-tag rules, the downgrade check and the overwrite check were not applied; pulumi up will refuse to run until it can read it$/,
     );
   });
 

@@ -84,7 +84,7 @@ describe("registry client against a real registry (docker-registry, basic auth)"
       assert.equal(error.status, 0);
       assert.equal(
         error.message,
-        `registry ${host} (repository a/b) could not be reached at http://${host}: ECONNREFUSED`,
+        `registry ${host} (repository a/b): GET /v2/a/b/tags/list?n=1000: could not be reached at http://${host}: ECONNREFUSED`,
       );
       return true;
     });

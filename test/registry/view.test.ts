@@ -65,7 +65,7 @@ describe("registry view: one read shared by every decision of a run", () => {
     );
     assert.deepEqual(view, {
       status: "unavailable",
-      reason: `registry ${host} (repository a/b) could not be reached at http://${host}: ECONNREFUSED`,
+      reason: `registry ${host} (repository a/b): GET /v2/a/b/tags/list?n=1000: could not be reached at http://${host}: ECONNREFUSED`,
     });
   });
 });
