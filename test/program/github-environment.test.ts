@@ -71,7 +71,7 @@ describe("demo environment", () => {
 });
 
 describe("prod environment", () => {
-  it("requires reviewers (resolved to ids), prevents self-review and deploys from v* tags only", async () => {
+  it("requires reviewers (resolved to ids), prevents self-review and deploys from main (rollbacks) and v* tags (releases)", async () => {
     const run = await runProgram({ stack: "prod", env: ENV });
     assert.equal(run.error, undefined);
     const [environment] = ofType(run, "repositoryEnvironment:RepositoryEnvironment");
@@ -79,7 +79,10 @@ describe("prod environment", () => {
     assert.deepEqual(environment.inputs.reviewers, [{ users: [], teams: [mockGitHubId("release-managers")] }]);
     assert.equal(environment.inputs.preventSelfReview, true);
     assert.deepEqual(environment.inputs.deploymentBranchPolicy, CUSTOM_POLICIES);
-    assert.deepEqual(deployPatterns(run), [[undefined, "v*"]]);
+    assert.deepEqual(deployPatterns(run), [
+      ["main", undefined],
+      [undefined, "v*"],
+    ]);
     assert.equal(variables(run).FINSIGHT_BACKEND_IMAGE, run.outputs.imageRef);
     assert.equal(variables(run).FINSIGHT_VARIANT, "full");
   });
