@@ -34,11 +34,11 @@ const SECRET_KEY = /(password|token|secret|private.?key|credential)/i;
 describe("shipped stack files", () => {
   const stackFiles = readdirSync(PROJECT_DIR).filter((name) => /^Pulumi\.[^.]+\.yaml$/.test(name));
 
-  it("ship a demo and a prod stack", () => {
-    assert.deepEqual(stackFiles.sort(), ["Pulumi.demo.yaml", "Pulumi.prod.yaml"]);
+  it("ship a demo, a local and a prod stack", () => {
+    assert.deepEqual(stackFiles.sort(), ["Pulumi.demo.yaml", "Pulumi.local.yaml", "Pulumi.prod.yaml"]);
   });
 
-  for (const file of ["Pulumi.demo.yaml", "Pulumi.prod.yaml"]) {
+  for (const file of ["Pulumi.demo.yaml", "Pulumi.local.yaml", "Pulumi.prod.yaml"]) {
     it(`${file} stores no secret in plaintext`, () => {
       const config = (parse(readFileSync(path.join(PROJECT_DIR, file), "utf8")).config ?? {}) as Record<
         string,

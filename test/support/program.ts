@@ -210,8 +210,11 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const config: Record<string, string> = {
     ...values,
     "finsight:registry": `${registry.host}/acme`,
-    "finsight:context": defaultContext(),
   };
+  // The shipped demo and prod stacks build `finsight/`, which a clone of this project does not have.
+  if (!fs.existsSync(path.resolve(PROJECT_DIR, config["finsight:context"] ?? ""))) {
+    config["finsight:context"] = defaultContext();
+  }
   for (const [key, value] of Object.entries(options.config ?? {})) {
     if (value === undefined) delete config[key];
     else config[key] = value;
