@@ -49,6 +49,9 @@ function buildImage(tag: string, command: string[], pageText?: string) {
         "COPY busybox /bin/busybox",
         "COPY www /www",
         "EXPOSE 5002",
+        // Identical builds share an image id, and `ancestor=` matches by id: a label of this run keeps
+        // another run's containers (a parallel test run on the same engine) out of `containersOf`.
+        `LABEL org.finsight.smoke-test.run=${JSON.stringify(RUN)}`,
         `CMD ${JSON.stringify(command)}`,
       ].join("\n"),
     );
