@@ -108,9 +108,80 @@ describe("npm run plan", () => {
     assert.match(result.stderr, /^error: --version must be a semantic version .*, got "1\.4"$/m);
   });
 
-  it("names a missing stack file", () => {
-    const result = spawnSync(TSX, [CLI, "--stack", "staging"], { cwd: PROJECT_DIR, encoding: "utf8" });
+  it("names the stacks that exist when asked for one that does not", () => {
+    const result = spawnSync(TSX, [CLI, "--stack", "nosuch"], { cwd: PROJECT_DIR, encoding: "utf8" });
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /Pulumi\.staging\.yaml/);
+    assert.equal(
+      result.stderr,
+      'error: --stack must name a stack of this project (demo, local, prod), got "nosuch": there is no Pulumi.nosuch.yaml\n',
+    );
+  });
+
+  it("--help prints the usage and exits 0", () => {
+    const result = spawnSync(TSX, [CLI, "--help"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /^usage: npm run plan -- --stack <stack> \[options\]$/m);
+    assert.match(result.stdout, /^ {2}--registry /m);
+  });
+
+  for (const args of [["--stack", "demo", "--verison", "1.4.0"], ["--stack"], ["--stack", "demo", "--config", "pin"]]) {
+    it(`a bad command line (${args.join(" ")}) is one error line and exit 2, never a stack trace`, () => {
+      const result = spawnSync(TSX, [CLI, ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+      assert.equal(result.status, 2, result.stderr);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 2, result.stderr);
+      assert.match(lines[0], /^error: /);
+      assert.match(lines[1], /^usage: npm run plan -- --stack <stack> \[options\] \(--help for more\)$/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    });
+  }
+
+  it("a rollback plan needs no release version; a bare --config key is the project's, as in the Pulumi CLI", () => {
+    const { RELEASE_VERSION: _, ...env } = ENV;
+    const table = plan(["--stack", "prod", "--config", "pin=1.3.2"], env);
+    assert.match(table, /^phase\s+rollback: nothing is built/m);
+    assert.match(table, /^version\s+1\.3\.2 \(from pin\)$/m);
+    assert.doesNotMatch(table, /^image /m);
+  });
+
+  it("says where the version came from: --version is not the stack's config", () => {
+    assert.match(plan(["--stack", "prod", "--version", "1.5.0"]), /^version\s+1\.5\.0 \(from --version\)$/m);
+    assert.match(
+      plan(["--stack", "prod", "--config", "finsight:version=1.5.0"]),
+      /^version\s+1\.5\.0 \(from config\)$/m,
+    );
+  });
+
+  it("notices a build context that does not exist, and warns that pulumi up would refuse to push from it", () => {
+    const table = plan(["--stack", "prod"]);
+    assert.match(table, /^warning\s+finsight:context "finsight" does not exist: .*; pulumi up will refuse this$/m);
+  });
+
+  it("an unknown key is refused with the closest known one, every problem on its own line", () => {
+    const result = spawnSync(
+      TSX,
+      [CLI, "--stack", "prod", "--config", "finsight:verison=1.4.0", "--config", "finsight:push=maybe"],
+      { cwd: PROJECT_DIR, encoding: "utf8", env: { PATH: process.env.PATH, ...ENV } },
+    );
+    assert.equal(result.status, 1);
+    const lines = result.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, result.stderr);
+    assert.match(
+      lines[0],
+      /^error: finsight:verison is not a known setting, got "verison": did you mean finsight:version\?/,
+    );
+    assert.match(lines[1], /^error: finsight:push must be true or false, got "maybe"$/);
+  });
+
+  it("--registry that cannot read the registry exits 1: the judgement asked for was not given", async () => {
+    const { freePort } = await import("../support/registry");
+    const result = spawnSync(
+      TSX,
+      [CLI, "--stack", "prod", "--registry", "--config", `finsight:registry=127.0.0.1:${await freePort()}/acme`],
+      { cwd: PROJECT_DIR, encoding: "utf8", env: { PATH: process.env.PATH, ...ENV } },
+    );
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stdout, /^registry\s+unavailable: /m, "the plan is still printed");
+    assert.match(result.stderr, /^error: the registry could not be read: .*ECONNREFUSED/m);
   });
 });
