@@ -541,10 +541,9 @@ describe("issue 10: candidate, smoke test, scan, signature, then promotion", () 
     promote: steps.findIndex((step) => step.id === "promote"),
     verify: stepNamed(steps, /promoted release is the verified digest/),
   };
-  const promoteSetting = (step: Step) =>
-    (parse(String(step.with?.["config-map"])) as Record<string, { value: string; secret: boolean }>)[
-      "finsight:promote"
-    ];
+  const configOf = (step: Step) =>
+    parse(String(step.with?.["config-map"])) as Record<string, { value: string; secret: boolean } | undefined>;
+  const promoteSetting = (step: Step) => configOf(step)["finsight:promote"];
 
   it("runs the steps in that order, in one job holding the stack", () => {
     const order = Object.entries(index);
@@ -571,6 +570,14 @@ describe("issue 10: candidate, smoke test, scan, signature, then promotion", () 
     assert.deepEqual(promoteSetting(steps[index.promote]), { value: "true", secret: false });
     assert.equal(steps.filter((step) => runsPulumi(step, "up")).length, 2);
     assert.equal(job.outputs?.["image-ref"], expression("steps.promote.outputs.imageRef"));
+  });
+
+  it("the promotion names the verified digest, so the program refuses to promote anything else", () => {
+    assert.deepEqual(configOf(steps[index.promote])["finsight:promoteDigest"], {
+      value: expression("steps.digest.outputs.digest"),
+      secret: false,
+    });
+    assert.equal(configOf(steps[index.candidate])["finsight:promoteDigest"], undefined);
   });
 
   it("a failed check stops the job before promotion: nothing between runs conditionally or continues on error", () => {
