@@ -9,54 +9,25 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { readStackConfig } from "../../src/inputs/stack-files";
-import { floatingTagProvider } from "../../src/resources/floating-tag";
 import {
-  FLOATING_TAG_TYPE,
   floatingTagsOf,
   GIT_ENV,
   imagesOf,
+  namespacedRegistry,
   PROJECT_DIR,
   type ProgramRun,
   runProgram,
-  testRegistry,
 } from "../support/program";
-import { pushImage, REGISTRY_PASSWORD, REGISTRY_USER, tagDigest } from "../support/registry";
 
 const STAND_IN = "examples/finsight-backend";
 const GITHUB_TYPES = /^github:/;
 
-let host = "";
-let namespaces = 0;
 const copies: string[] = [];
-before(async () => {
-  host = (await testRegistry()).registry.host;
-});
 after(() => {
   for (const dir of copies) fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** A namespace of its own per test on the test registry, standing in for localhost:5000. */
-function localRegistry() {
-  const namespace = `local${++namespaces}`;
-  const repositoryPath = `${namespace}/finsight-backend`;
-  return {
-    config: { "finsight:registry": `${host}/${namespace}` },
-    repository: `${host}/${repositoryPath}`,
-    /** Uploads an image as `pulumi up` pushed it; `sameAs` gives it the very image seeded under that tag. */
-    seed: (tag: string, labels: Record<string, string> = {}, sameAs = tag) =>
-      pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${sameAs} ${JSON.stringify(labels)}` }),
-    digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
-    /** Applies the run's floating tags to the registry, as `pulumi up` does through the provider. */
-    async apply(run: ProgramRun) {
-      for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
-        const { __provider, ...inputs } = tag.inputs;
-        await floatingTagProvider.create({ ...inputs, username: REGISTRY_USER, password: REGISTRY_PASSWORD });
-      }
-    },
-  };
-}
 
 /** The stand-in with its VERSION bumped, as the walkthrough's `echo 1.5.0 > …/VERSION` leaves it. */
 function standInAt(version: string): string {
@@ -89,7 +60,7 @@ describe("Pulumi.local.yaml", () => {
   });
 
   it("pulumi up --stack local: the stand-in's VERSION released with every stable tag, cached locally", async () => {
-    const registry = localRegistry();
+    const registry = await namespacedRegistry("local");
     const run = await runProgram({ stack: "local", config: registry.config });
     assert.equal(run.error, undefined);
     const [image, ...others] = imagesOf(run);
@@ -120,7 +91,7 @@ describe("Pulumi.local.yaml", () => {
   });
 
   it("a second release moves latest; a pin moves it back to the first release's digest; removing the pin rolls forward", async () => {
-    const registry = localRegistry();
+    const registry = await namespacedRegistry("local");
     // Release 1.4.0, and leave the registry as its `pulumi up` does: the image, and latest, v1, v1.4 on it.
     const first = await runProgram({ stack: "local", config: registry.config });
     assert.equal(first.error, undefined);

@@ -4,50 +4,21 @@
  * provider applied to that registry to show where the tags end up.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
-import { floatingTagProvider } from "../../src/resources/floating-tag";
 import {
   assertRefused,
-  FLOATING_TAG_TYPE,
   floatingTagsOf,
   imagesOf,
   indexesOf,
+  namespacedRegistry,
   type ProgramRun,
   runProgram,
-  testRegistry,
 } from "../support/program";
-import { freePort, pushImage, REGISTRY_PASSWORD, REGISTRY_USER, tagDigest } from "../support/registry";
+import { freePort } from "../support/registry";
 
 const SHA = "4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 const ENV = { RELEASE_VERSION: "1.4.0", GITHUB_SHA: SHA, SOURCE_DATE_EPOCH: "1795168800" };
-
-let host = "";
-let namespaces = 0;
-before(async () => {
-  host = (await testRegistry()).registry.host;
-});
-
-/** A fresh namespace per test, so no test sees another's releases. */
-function stackRegistry() {
-  const namespace = `rollback${++namespaces}`;
-  const repositoryPath = `${namespace}/finsight-backend`;
-  return {
-    config: { "finsight:registry": `${host}/${namespace}` },
-    repository: `${host}/${repositoryPath}`,
-    /** Uploads an image under `tag`; `sameAs` gives it the very image (and digest) seeded under that tag. */
-    seed: (tag: string, labels: Record<string, string> = {}, sameAs = tag) =>
-      pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${sameAs} ${JSON.stringify(labels)}` }),
-    digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
-    /** Applies the run's floating tags to the registry, as `pulumi up` would through the provider. */
-    async apply(run: ProgramRun) {
-      for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
-        const { __provider, ...inputs } = tag.inputs;
-        await floatingTagProvider.create({ ...inputs, username: REGISTRY_USER, password: REGISTRY_PASSWORD });
-      }
-    },
-  };
-}
 
 const variables = (run: ProgramRun) =>
   Object.fromEntries(
@@ -58,13 +29,13 @@ const variables = (run: ProgramRun) =>
 
 /** The labels this checkout's build of 1.4.0 would carry, read from a run on an empty registry. */
 async function labelsOfThisBuild(stack: string): Promise<Record<string, string>> {
-  const run = await runProgram({ stack, env: ENV, config: stackRegistry().config });
+  const run = await runProgram({ stack, env: ENV, config: (await namespacedRegistry("rollback")).config });
   return imagesOf(run)[0].inputs.labels as Record<string, string>;
 }
 
 describe("rollback: finsight:pin", () => {
   it("points latest, v1 and v1.3 at the pinned release's digest, and the GitHub variables too; nothing is built", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     const good = await registry.seed("v1.3.2");
     const bad = await registry.seed("v1.4.0");
     for (const tag of ["latest", "v1", "v1.4"]) await registry.seed(tag); // the bad release's tags
@@ -92,7 +63,7 @@ describe("rollback: finsight:pin", () => {
   });
 
   it("demo: the demo tag points at the pinned demo release", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     const good = await registry.seed("demo-v1.3.2");
     await registry.seed("demo-v1.4.0");
     const run = await runProgram({ stack: "demo", env: ENV, config: { ...registry.config, "finsight:pin": "1.3.2" } });
@@ -104,7 +75,7 @@ describe("rollback: finsight:pin", () => {
   });
 
   it("a pin that was never released is refused before anything is registered, listing the closest", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     for (const tag of ["v1.2.0", "v1.3.1", "v1.3.2", "v1.4.0"]) await registry.seed(tag);
     const run = await runProgram({ stack: "prod", env: ENV, config: { ...registry.config, "finsight:pin": "1.3.3" } });
     assertRefused(
@@ -116,7 +87,7 @@ describe("rollback: finsight:pin", () => {
   });
 
   it("removing the pin rolls forward: the stack's own release is served from the registry, only pointers move", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     const labels = await labelsOfThisBuild("prod");
     const good = await registry.seed("v1.3.2");
     const own = await registry.seed("v1.4.0", labels); // what this checkout built as 1.4.0
@@ -141,7 +112,7 @@ describe("rollback: finsight:pin", () => {
 
 describe("release guards against the registry", () => {
   it("v1.9.1 after v2.0.1 moves v1 and v1.9, and latest stays on v2.0.1", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     await registry.seed("v1.9.0");
     const newest = await registry.seed("v2.0.1");
     assert.equal(await registry.seed("latest", {}, "v2.0.1"), newest);
@@ -152,7 +123,7 @@ describe("release guards against the registry", () => {
   });
 
   it("a version below the highest release is refused, unless allowDowngrade is set", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     await registry.seed("v1.4.0");
     const env = { ...ENV, RELEASE_VERSION: "1.3.0" };
     assertRefused(
@@ -174,7 +145,7 @@ describe("release guards against the registry", () => {
   });
 
   it("re-running the same release builds and pushes nothing: the release is served by its registry digest", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     const labels = await labelsOfThisBuild("prod");
     const released = await registry.seed("v1.4.0", labels);
     const run = await runProgram({ stack: "prod", env: ENV, config: registry.config });
@@ -187,7 +158,7 @@ describe("release guards against the registry", () => {
   });
 
   it("a changed build under a released version tag is refused: bump the version", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     const labels = await labelsOfThisBuild("prod");
     await registry.seed("v1.4.0", {
       ...labels,
@@ -238,7 +209,7 @@ describe("registry unreachable", () => {
   });
 
   it("wrong credentials count as unreadable too, and the message says what to check", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("rollback");
     const run = await runProgram({
       stack: "prod",
       env: ENV,

@@ -13,7 +13,17 @@ import { after } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { RELEASE_ENVIRONMENT_VARIABLES } from "../../src/inputs/process-env";
 import { readStackConfig } from "../../src/inputs/stack-files";
-import { startRegistry, type TestRegistry, writeDockerLogin } from "./registry";
+import { floatingTagProvider } from "../../src/resources/floating-tag";
+import { GIT_ENV } from "./git";
+import {
+  pushImage,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  startRegistry,
+  type TestRegistry,
+  tagDigest,
+  writeDockerLogin,
+} from "./registry";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 const PROGRAM = path.join(PROJECT_DIR, "index.ts");
@@ -60,16 +70,6 @@ after(async () => {
 export async function testRegistryLocation(namespace = "acme"): Promise<string> {
   return `${(await testRegistry()).registry.host}/${namespace}`;
 }
-
-/** Fixed author and time, so every commit a test makes has the same id on every machine. */
-export const GIT_ENV = {
-  GIT_AUTHOR_NAME: "FinSight release tests",
-  GIT_AUTHOR_EMAIL: "release-tests@finsight.invalid",
-  GIT_COMMITTER_NAME: "FinSight release tests",
-  GIT_COMMITTER_EMAIL: "release-tests@finsight.invalid",
-  GIT_AUTHOR_DATE: "2026-11-20T10:00:00Z",
-  GIT_COMMITTER_DATE: "2026-11-20T10:00:00Z",
-};
 
 /**
  * A build context as a release needs one: a clean git checkout holding a Dockerfile.backend, made once
@@ -285,3 +285,32 @@ export function assertRefused(run: ProgramRun, message: RegExp): void {
   assert.match(run.error.message, message);
   assert.deepEqual(run.registered, [], "nothing may be registered before the input is valid");
 }
+
+let namespaceCount = 0;
+
+/**
+ * A namespace of its own on the test registry, so no test sees another's releases: the config that
+ * points a stack at it, a way to seed images as an earlier `pulumi up` left them, and a way to apply
+ * a run's floating tags with the real provider, as `pulumi up` would (with the registry's login).
+ */
+export async function namespacedRegistry(prefix: string) {
+  const { host } = (await testRegistry()).registry;
+  const namespace = `${prefix}${++namespaceCount}`;
+  const repositoryPath = `${namespace}/finsight-backend`;
+  return {
+    config: { "finsight:registry": `${host}/${namespace}` },
+    repository: `${host}/${repositoryPath}`,
+    /** Uploads an image under `tag`; `sameAs` gives it the very image (and digest) seeded under that tag. */
+    seed: (tag: string, labels: Record<string, string> = {}, sameAs = tag) =>
+      pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${sameAs} ${JSON.stringify(labels)}` }),
+    digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
+    async apply(run: ProgramRun) {
+      for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
+        const { __provider, ...inputs } = tag.inputs;
+        await floatingTagProvider.create({ ...inputs, username: REGISTRY_USER, password: REGISTRY_PASSWORD });
+      }
+    },
+  };
+}
+
+export { GIT_ENV };
