@@ -156,7 +156,10 @@ export const UNKNOWN_LOGIN_PREFIX = "ghost-";
 
 function lookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   if (token === "github:index/getUser:getUser" && String(inputs.username).startsWith(UNKNOWN_LOGIN_PREFIX))
-    throw new Error(`GET https://api.github.com/users/${inputs.username}: 404 Not Found`);
+    // As the engine reports a failed invoke: a gRPC error whose `details` the SDK turns into the message.
+    throw Object.assign(new Error("invoke failed"), {
+      details: `GET https://api.github.com/users/${inputs.username}: 404 Not Found []`,
+    });
   if (token === "github:index/getUser:getUser")
     return { id: String(mockGitHubId(String(inputs.username))), login: inputs.username };
   if (token === "github:index/getTeam:getTeam")
