@@ -361,7 +361,10 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
       return templates?.length ? templates : undefined;
     }),
     buildOnPreview: problems.check(() => booleanSetting(raw, "buildOnPreview")),
-    registryUsername: problems.check(() => parseCredentials(raw, hasRegistryPassword)),
+    // A plain password is reported by checkKeys; it is given, so it is not also "no password".
+    registryUsername: problems.check(() =>
+      parseCredentials(raw, hasRegistryPassword || key("registryPassword") in raw.values),
+    ),
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),
     ...(pinText ? { pin: problems.check(() => parsePin(pinText)) } : {}),

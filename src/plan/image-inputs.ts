@@ -39,7 +39,14 @@ export function planImageInputs(settings: ReleaseSettings, version: ResolvedVers
     licenses: settings.licenses,
   });
   const dockerfile = path.posix.join(settings.context, settings.dockerfile);
-  const fields = { buildArgs, labels, dockerfile, target: settings.target ?? "", platforms: settings.platforms };
+  // The Dockerfile as the context names it, not its path on this machine: a clone elsewhere is the same release.
+  const fields = {
+    buildArgs,
+    labels,
+    dockerfile: settings.dockerfile,
+    target: settings.target ?? "",
+    platforms: settings.platforms,
+  };
   labels[BUILD_INPUTS_LABEL] = `sha256:${createHash("sha256").update(JSON.stringify(fields)).digest("hex")}`;
   return { buildArgs, labels, dockerfile };
 }

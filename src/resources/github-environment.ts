@@ -54,49 +54,6 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
         );
       }
     };
-    const users = Promise.all(plan.users.map((ref) => lookup("user", ref)));
-    const teams = Promise.all(plan.teams.map((ref) => lookup("team", ref)));
-    this.reviewersResolved = Promise.all([users, teams]).then(() => undefined);
-    const hasReviewers = plan.users.length + plan.teams.length > 0;
-    const hasPolicies = plan.branchPatterns.length + plan.tagPatterns.length > 0;
-
-    const environment = new github.RepositoryEnvironment(
-      name,
-      {
-        repository: plan.repository,
-        environment: plan.environment,
-        ...(hasReviewers ? { reviewers: [{ users: pulumi.output(users), teams: pulumi.output(teams) }] } : {}),
-        preventSelfReview: plan.preventSelfReview,
-        waitTimer: plan.waitTimer,
-        // Custom policies (branch and tag patterns) need protectedBranches off; with none, any ref may deploy.
-        ...(hasPolicies ? { deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } } : {}),
-      },
-      childOpts,
-    );
-    const target = { repository: plan.repository, environment: environment.environment };
-
-    for (const branchPattern of plan.branchPatterns) {
-      new github.RepositoryEnvironmentDeploymentPolicy(
-        `${name}-branch-${branchPattern}`,
-        { ...target, branchPattern },
-        childOpts,
-      );
-    }
-    for (const tagPattern of plan.tagPatterns) {
-      new github.RepositoryEnvironmentDeploymentPolicy(
-        `${name}-tag-${tagPattern}`,
-        { ...target, tagPattern },
-        childOpts,
-      );
-    }
-    for (const secret of plan.secrets) {
-      new github.ActionsEnvironmentSecret(
-        `${name}-secret-${secret.name}`,
-        // `value` (not the deprecated plaintextValue); a secret Output, so state holds it encrypted.
-        { ...target, secretName: secret.name, value: args.secrets[secret.configKey] },
-        childOpts,
-      );
-    }
     const variables: Record<string, pulumi.Input<string>> = {
       ...plan.variables,
       FINSIGHT_BACKEND_IMAGE: args.imageRef,
@@ -107,22 +64,75 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
     if (plan.kept.includes("FINSIGHT_BACKEND_IMAGE")) {
       variables.FINSIGHT_BACKEND_IMAGE = pulumi.output(args.imageRef).apply((ref) => ref || "none promoted yet");
     }
-    for (const [variableName, value] of Object.entries(variables)) {
-      new github.ActionsEnvironmentVariable(
-        `${name}-variable-${variableName}`,
-        { ...target, variableName, value },
-        // A candidate run keeps what GitHub holds: users deploy the promoted release until promotion.
-        plan.kept.includes(variableName) ? { ...childOpts, ignoreChanges: ["value"] } : childOpts,
-      );
-    }
+    const users = Promise.all(plan.users.map((ref) => lookup("user", ref)));
+    const teams = Promise.all(plan.teams.map((ref) => lookup("team", ref)));
+    const declareChildren = (userIds: number[], teamIds: number[]) => {
+      const hasReviewers = plan.users.length + plan.teams.length > 0;
+      const hasPolicies = plan.branchPatterns.length + plan.tagPatterns.length > 0;
 
-    this.environment = environment.environment;
+      const environment = new github.RepositoryEnvironment(
+        name,
+        {
+          repository: plan.repository,
+          environment: plan.environment,
+          ...(hasReviewers ? { reviewers: [{ users: userIds, teams: teamIds }] } : {}),
+          preventSelfReview: plan.preventSelfReview,
+          waitTimer: plan.waitTimer,
+          // Custom policies (branch and tag patterns) need protectedBranches off; with none, any ref may deploy.
+          ...(hasPolicies ? { deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } } : {}),
+        },
+        childOpts,
+      );
+      const target = { repository: plan.repository, environment: environment.environment };
+
+      for (const branchPattern of plan.branchPatterns) {
+        new github.RepositoryEnvironmentDeploymentPolicy(
+          `${name}-branch-${branchPattern}`,
+          { ...target, branchPattern },
+          childOpts,
+        );
+      }
+      for (const tagPattern of plan.tagPatterns) {
+        new github.RepositoryEnvironmentDeploymentPolicy(
+          `${name}-tag-${tagPattern}`,
+          { ...target, tagPattern },
+          childOpts,
+        );
+      }
+      for (const secret of plan.secrets) {
+        new github.ActionsEnvironmentSecret(
+          `${name}-secret-${secret.name}`,
+          // `value` (not the deprecated plaintextValue); a secret Output, so state holds it encrypted.
+          { ...target, secretName: secret.name, value: args.secrets[secret.configKey] },
+          childOpts,
+        );
+      }
+      for (const [variableName, value] of Object.entries(variables)) {
+        new github.ActionsEnvironmentVariable(
+          `${name}-variable-${variableName}`,
+          { ...target, variableName, value },
+          // A candidate run keeps what GitHub holds: users deploy the promoted release until promotion.
+          plan.kept.includes(variableName) ? { ...childOpts, ignoreChanges: ["value"] } : childOpts,
+        );
+      }
+
+      return environment;
+    };
+
+    const [environmentName, resolveEnvironmentName] = pulumi.deferredOutput<string>();
+    this.environment = environmentName;
     this.variableNames = pulumi.output(Object.keys(variables).sort());
     this.secretNames = pulumi.output(plan.secrets.map((secret) => secret.name));
-    this.registerOutputs({
-      environment: this.environment,
-      variableNames: this.variableNames,
-      secretNames: this.secretNames,
+    // The children are declared once every reviewer has an id (the lookups run in previews too, so
+    // previews show them): an unknown reviewer fails the run with its own message and nothing else is
+    // declared, where an environment with a rejected reviewers input failed only at serialization.
+    this.reviewersResolved = Promise.all([users, teams]).then(([userIds, teamIds]) => {
+      resolveEnvironmentName(declareChildren(userIds, teamIds).environment);
+      this.registerOutputs({
+        environment: this.environment,
+        variableNames: this.variableNames,
+        secretNames: this.secretNames,
+      });
     });
   }
 }

@@ -36,6 +36,8 @@ export interface Registered {
   inputs: Record<string, unknown>;
   /** Options as sent to the engine. */
   retainOnDelete: boolean;
+  /** Input names whose changes the engine ignores after creation (`ignoreChanges`). */
+  ignoreChanges: string[];
   parent: string;
   /** Input property names that arrived as Pulumi secrets. */
   secretInputs: string[];
@@ -149,7 +151,15 @@ export function mockGitHubId(name: string): number {
   return Number.parseInt(createHash("sha256").update(name).digest("hex").slice(0, 7), 16);
 }
 
+/** Logins starting with this are unknown to the mocked GitHub: its getUser fails for them, as GitHub's 404 does. */
+export const UNKNOWN_LOGIN_PREFIX = "ghost-";
+
 function lookup(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (token === "github:index/getUser:getUser" && String(inputs.username).startsWith(UNKNOWN_LOGIN_PREFIX))
+    // As the engine reports a failed invoke: a gRPC error whose `details` the SDK turns into the message.
+    throw Object.assign(new Error("invoke failed"), {
+      details: `GET https://api.github.com/users/${inputs.username}: 404 Not Found []`,
+    });
   if (token === "github:index/getUser:getUser")
     return { id: String(mockGitHubId(String(inputs.username))), login: inputs.username };
   if (token === "github:index/getTeam:getTeam")
@@ -199,6 +209,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       name: req.getName(),
       inputs: raw,
       retainOnDelete: req.getRetainondelete() === true,
+      ignoreChanges: req.getIgnorechangesList(),
       parent: req.getParent(),
       secretInputs,
     });
@@ -265,6 +276,7 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getRetainondelete(): boolean | undefined;
+  getIgnorechangesList(): string[];
 }
 
 export const imagesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Image");
