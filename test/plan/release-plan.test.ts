@@ -90,6 +90,14 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
     });
   });
 
+  it("a release tag listed without readable labels is refused, not built again untagged", () =>
+    assert.throws(() => plan(planInputs(), readView({ "v1.4.0": CANDIDATE })), {
+      name: "ReleaseConfigError",
+      message: new RegExp(
+        `^finsight:version: ${q("v1.4.0")} is listed in the registry but its image labels could not be read`,
+      ),
+    }));
+
   describe("promote=false: a candidate pushes its exact tags and moves nothing users deploy", () => {
     const candidate = (view: Parameters<typeof plan>[1]) =>
       plan(planInputs({ github: true, config: { "finsight:promote": "false" } }), view);
