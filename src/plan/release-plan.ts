@@ -167,6 +167,13 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     pin = read ? pinnedRelease(targets.pin, released, view.digests, repository.name, versionTemplate) : targets.pin;
   }
   const existing = view.releaseLabels;
+  // Listed but unlabelled (deleted meanwhile, an index of attestations only): building would push no
+  // exact tag, yet move the floating tags to that untagged build.
+  if (!pin && !existing && view.tags.includes(releaseTag)) {
+    throw new ReleaseConfigError(
+      `finsight:version: ${qualify(releaseTag)} is listed in the registry but its image labels could not be read, so it cannot be checked against this build, and a released version tag is never overwritten; try again, and check that the tag was not deleted meanwhile`,
+    );
+  }
   if (!pin) {
     const refusal =
       overwriteRefusal({ ref: qualify(releaseTag), digest: releaseDigest }, image.labels, existing) ??

@@ -66,7 +66,8 @@ export function versionTagText(versionText: string): string {
   return versionText.replace("+", "_");
 }
 
-function placeholdersOf(template: string): Placeholder[] {
+/** The placeholders a template uses; an unknown one is refused. */
+export function placeholdersOf(template: string): Placeholder[] {
   const found: Placeholder[] = [];
   for (const match of template.matchAll(PLACEHOLDER)) {
     const name = match[1];

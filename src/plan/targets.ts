@@ -6,7 +6,7 @@ import type { RegistryQuestions } from "../registry/view";
 import type { PinnedRelease } from "./pin";
 import { platformSlug } from "./platforms";
 import { tagForVersion, versionTemplateOf } from "./released-versions";
-import { DEFAULT_TAG_TEMPLATES, planTags, type TagPlan } from "./tags";
+import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 
 /** What can be decided before the registry is read; it also says what to ask the registry. */
@@ -94,6 +94,10 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
     }),
   );
   const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
+  // Without a version no tag can be rendered, but an unknown placeholder is still reported with it
+  // (a pin has already planned the templates, and reported it).
+  if (!version && settings.pin === undefined)
+    for (const template of templates) problems.check(() => placeholdersOf(template));
   if (tags) for (const line of collisions(tags)) problems.add(line);
   problems.throwIfAny();
   if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ReleaseConfigError } from "../../src/errors";
+import { parseSettings, type ReleaseSettings } from "../../src/inputs/settings";
+import { digest, stackConfig } from "../support/plan-fixtures";
+
+/** prod's shipped config with overrides, parsed; secretKeys are keys set with --secret (their values absent). */
+const parse = (overrides: Record<string, string | undefined>, secretKeys: string[] = []) =>
+  parseSettings(stackConfig("prod", overrides, { secretKeys }), "prod");
+
+function problemsOf(overrides: Record<string, string | undefined>, secretKeys: string[] = []): readonly string[] {
+  try {
+    parse(overrides, secretKeys);
+  } catch (error) {
+    assert.ok(error instanceof ReleaseConfigError, `a ReleaseConfigError, got ${error}`);
+    assert.equal(error.message, error.problems.join("\n"));
+    return error.problems;
+  }
+  assert.fail("expected the settings to be refused");
+}
+
+describe("parseSettings: the shipped stacks", () => {
+  it("prod parses to the values a release uses", () => {
+    const settings = parseSettings(stackConfig("prod", {}, { github: true }), "prod");
+    assert.deepEqual(
+      {
+        variant: settings.variant,
+        repository: settings.repository,
+        platforms: settings.platforms,
+        cache: settings.cache,
+        push: settings.push,
+        promote: settings.promote,
+        buildOnPreview: settings.buildOnPreview,
+        tokenHosts: settings.registryTokenHosts,
+        environment: settings.github?.environment,
+        teams: settings.github?.teams,
+      },
+      {
+        variant: "full",
+        repository: { host: "ghcr.io", path: "acme/finsight-backend", name: "ghcr.io/acme/finsight-backend" },
+        platforms: ["linux/amd64"],
+        cache: { type: "registry" },
+        push: true,
+        promote: true,
+        buildOnPreview: false,
+        tokenHosts: [],
+        environment: "prod",
+        teams: [{ name: "release-managers" }],
+      },
+    );
+    assert.equal("version" in settings, false);
+  });
+});
+
+describe("parseSettings: accepted values, normalised", () => {
+  const cases: {
+    name: string;
+    overrides: Record<string, string>;
+    secretKeys?: string[];
+    pick: (settings: ReleaseSettings) => unknown;
+    expected: unknown;
+  }[] = [
+    {
+      name: "an upper-case registry host is the same host",
+      overrides: { "finsight:registry": "GHCR.IO/acme" },
+      pick: (s) => s.repository,
+      expected: { host: "ghcr.io", path: "acme/finsight-backend", name: "ghcr.io/acme/finsight-backend" },
+    },
+    {
+      name: "port 5000 and no namespace",
+      overrides: { "finsight:registry": "localhost:5000" },
+      pick: (s) => [s.registry, s.repository.name],
+      expected: [{ host: "localhost:5000", namespace: "" }, "localhost:5000/finsight-backend"],
+    },
+    {
+      name: "a promoteDigest of sha256 and 64 hex digits",
+      overrides: { "finsight:promoteDigest": digest("ab") },
+      pick: (s) => s.promoteDigest,
+      expected: digest("ab"),
+    },
+    {
+      name: "token hosts lowercased, with a port; a single host needs no JSON",
+      overrides: { "finsight:registryTokenHosts": '["Auth.Example.com:8443","token.example.org"]' },
+      pick: (s) => s.registryTokenHosts,
+      expected: ["auth.example.com:8443", "token.example.org"],
+    },
+    {
+      name: "a single token host as plain text",
+      overrides: { "finsight:registryTokenHosts": "auth.example.com" },
+      pick: (s) => s.registryTokenHosts,
+      expected: ["auth.example.com"],
+    },
+    {
+      name: "cacheRef: its host lowercased, kept as host/path",
+      overrides: { "finsight:cacheRef": "GHCR.IO/acme/caches" },
+      pick: (s) => s.cache,
+      expected: { type: "registry", repository: "ghcr.io/acme/caches" },
+    },
+    {
+      name: "a pin with v, canonical",
+      overrides: { "finsight:pin": "v1.3.2" },
+      pick: (s) => s.pin,
+      expected: "1.3.2",
+    },
+    {
+      name: "username with its secret password",
+      overrides: { "finsight:registryUsername": "release-bot" },
+      secretKeys: ["finsight:registryPassword"],
+      pick: (s) => s.registryUsername,
+      expected: "release-bot",
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => assert.deepEqual(c.pick(parse(c.overrides, c.secretKeys)), c.expected));
+  }
+});
+
+describe("parseSettings: refusals, every problem of a run at once", () => {
+  const cases: { name: string; overrides: Record<string, string>; secretKeys?: string[]; problems: RegExp[] }[] = [
+    {
+      name: "a misspelt key suggests the key it meant",
+      overrides: { "finsight:verison": "1.4.0" },
+      problems: [/^finsight:verison is not a known setting, got "verison": did you mean finsight:version\? Known: /],
+    },
+    {
+      name: "an unknown key far from every known one",
+      overrides: { "finsight:unknownKey": "x" },
+      problems: [/^finsight:unknownKey is not a known setting, got "unknownKey" Known: variant, version, /],
+    },
+    {
+      name: "a secret key set as plain config, without showing it",
+      overrides: { "finsight:registryPassword": "hunter2-plain" },
+      problems: [
+        /^finsight:registryPassword must be a secret, got a plain value \(not shown\): run pulumi config set --secret finsight:registryPassword and remove the plain value from the stack file$/,
+      ],
+    },
+    {
+      name: "a plain key set as a secret",
+      overrides: {},
+      secretKeys: ["finsight:registry"],
+      problems: [
+        /^finsight:registry must be plain config, got a secret: it is not a credential, and the plan must be able to show it$/,
+      ],
+    },
+    {
+      name: "three bad settings, three lines",
+      overrides: { "finsight:variant": "ful", "finsight:push": "yes", "finsight:platforms": '["linux/amd65"]' },
+      problems: [
+        /^finsight:variant must be "demo" or "full", got "ful"$/,
+        /^finsight:platforms must be a list of platforms the docker-build provider knows \(.*\), got "linux\/amd65"$/,
+        /^finsight:push must be true or false, got "yes"$/,
+      ],
+    },
+    {
+      name: "port 0",
+      overrides: { "finsight:registry": "localhost:0" },
+      problems: [/^finsight:registry must be a registry host .*port 1-65535\), got "localhost:0"$/],
+    },
+    {
+      name: "port 99999",
+      overrides: { "finsight:registry": "localhost:99999/acme" },
+      problems: [/^finsight:registry must be .*, got "localhost:99999\/acme"$/],
+    },
+    {
+      name: "a 260-character namespace is the registry's fault",
+      overrides: { "finsight:registry": `ghcr.io/${"a".repeat(260)}` },
+      problems: [
+        /^finsight:registry must be a value that keeps the repository .* within 255 characters \(it has 285\)/,
+      ],
+    },
+    {
+      name: "a long image name is the image name's fault",
+      overrides: { "finsight:imageName": "b".repeat(250) },
+      problems: [
+        /^finsight:imageName must be a value that keeps the repository .* within 255 characters \(it has 263\)/,
+      ],
+    },
+    {
+      name: "promote is not a boolean",
+      overrides: { "finsight:promote": "yes" },
+      problems: [/^finsight:promote must be true or false, got "yes"$/],
+    },
+    {
+      name: "promoteDigest too short",
+      overrides: { "finsight:promoteDigest": "sha256:abc" },
+      problems: [
+        /^finsight:promoteDigest must be the candidate's digest, sha256: and 64 hex digits, got "sha256:abc"$/,
+      ],
+    },
+    {
+      name: "promoteDigest in upper case",
+      overrides: { "finsight:promoteDigest": `sha256:${"AB".repeat(32)}` },
+      problems: [/^finsight:promoteDigest must be the candidate's digest/],
+    },
+    {
+      name: "a token host with a scheme",
+      overrides: { "finsight:registryTokenHosts": '["https://auth.example.com"]' },
+      problems: [/^finsight:registryTokenHosts must be a list of host names .*, got "https:\/\/auth\.example\.com"$/],
+    },
+    {
+      name: "a token host with a path",
+      overrides: { "finsight:registryTokenHosts": '["auth.example.com/token"]' },
+      problems: [/^finsight:registryTokenHosts must be .*, got "auth\.example\.com\/token"$/],
+    },
+    {
+      name: "token hosts that are not strings",
+      overrides: { "finsight:registryTokenHosts": "[443]" },
+      problems: [/^finsight:registryTokenHosts must be a list of strings, got \[443\]$/],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const problems = problemsOf(c.overrides, c.secretKeys);
+      assert.equal(problems.length, c.problems.length, problems.join("\n"));
+      for (const [index, problem] of c.problems.entries()) assert.match(problems[index], problem);
+    });
+  }
+
+  it("a plain password never appears in the message", () => {
+    const problems = problemsOf({ "finsight:registryPassword": "hunter2-plain", "finsight:registryUsername": "bot" });
+    assert.ok(problems.length >= 1);
+    for (const line of problems) assert.doesNotMatch(line, /hunter2/);
+  });
+});
