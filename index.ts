@@ -13,6 +13,7 @@ export = async () => {
   const targets = releaseTargets(inputs);
   const view = await registryViewFor(registryAccess, targets);
   const plan = planRelease(inputs, targets, view);
+  for (const note of plan.notes) pulumi.log.info(note);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 
   // The environment comes first so that a reviewer GitHub does not know fails the run before the

@@ -361,9 +361,11 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
       return templates?.length ? templates : undefined;
     }),
     buildOnPreview: problems.check(() => booleanSetting(raw, "buildOnPreview")),
-    // A plain password is reported by checkKeys; it is given, so it is not also "no password".
+    // A plain password is reported by checkKeys alone: the pairing with a user name is judged once it is a secret.
     registryUsername: problems.check(() =>
-      parseCredentials(raw, hasRegistryPassword || key("registryPassword") in raw.values),
+      key("registryPassword") in raw.values && !raw.secretKeys.has(key("registryPassword"))
+        ? optionalText(raw, "registryUsername")
+        : parseCredentials(raw, hasRegistryPassword),
     ),
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),

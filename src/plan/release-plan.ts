@@ -235,9 +235,9 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
   } else if (!source.contextExists && !pin && candidate.source !== "registry") {
     notes.push(`finsight:context ${JSON.stringify(settings.context)} does not exist`);
   }
-  const pushedTags = building ? tags.exact.filter((tag) => !presentExact.includes(tag)) : [];
+  const buildTags = building ? tags.exact.filter((tag) => !presentExact.includes(tag)) : [];
   const { builds, indexes } = building
-    ? planBuilds(settings, repository, baseName, releaseTag, pushedTags, image)
+    ? planBuilds(settings, repository, baseName, releaseTag, buildTags, image)
     : { builds: [], indexes: [] };
 
   // 4. Where the floating tags point, and what users deploy.
@@ -299,7 +299,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     tags,
     releaseTag: qualify(releaseTag),
     candidate,
-    pushedTags: pushedTags.map(qualify),
+    pushedTags: settings.push ? buildTags.map(qualify) : [],
     builds,
     indexes,
     floatingTags,

@@ -291,8 +291,9 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       assert.ok(
         planned.notes.includes("building from uncommitted changes (2 files); allowed because nothing is pushed"),
       );
-      assert.deepEqual([planned.warnings, planned.floatingTags], [[], []]);
+      assert.deepEqual([planned.warnings, planned.floatingTags, planned.pushedTags], [[], [], []]);
       assert.equal(planned.builds[0].push, false);
+      assert.deepEqual(planned.builds[0].tags, [q("v1.4.0")], "tagged locally, not pushed");
     });
   });
 
