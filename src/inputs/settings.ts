@@ -1,6 +1,7 @@
 import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
+import { versionText } from "../version-text";
 import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
 import {
   type ImageRepository,
@@ -258,7 +259,7 @@ export function parsePin(pin: string): string {
       `${key("pin")} must be a stable release (floating tags never point at a prerelease), got ${JSON.stringify(pin)}`,
     );
   }
-  return parsed.build.length ? `${parsed.version}+${parsed.build.join(".")}` : parsed.version;
+  return versionText(parsed);
 }
 
 /** Host names (with an optional port) that a registry's bearer challenge may name as its token service. */

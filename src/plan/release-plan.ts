@@ -6,7 +6,7 @@ import type { RegistryView } from "../registry/view";
 import { type BuildPlan, type IndexPlan, planBuilds } from "./builds";
 import { type FloatingTagMode, type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
-import { planImageInputs } from "./image-inputs";
+import { type ImageInputs, planImageInputs } from "./image-inputs";
 import { type PinnedRelease, pinnedRelease } from "./pin";
 import { nameSlug, platformSlug } from "./platforms";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
@@ -139,148 +139,145 @@ function promotedRef(repository: ImageRepository, tags: TagPlan, digests: Readon
   return tag ? `${repository.name}:${tag}@${digests[tag]}` : undefined;
 }
 
-/**
- * Everything `pulumi up` will build, push and re-point for one stack, decided without Pulumi,
- * credentials or Docker, from the inputs and the registry view read once before. A short
- * composition of named steps; the resource code projects the result and decides nothing.
- */
-export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
-  const { stack, settings, source, preview } = inputs;
-  const { version, repository, tags, versionTemplate } = targets;
-  const qualify = (tag: string) => `${repository.name}:${tag}`;
-  const verdict = judge(preview);
-  const { notes } = verdict;
+/** What every step of a plan reads: the inputs, the targets and the registry as this run saw it. */
+interface PlanContext {
+  inputs: PlanInputs;
+  targets: ReleaseTargets;
+  view: { tags: string[]; digests: Record<string, string>; releaseLabels?: Record<string, string> };
+  read: boolean;
+  released: ReleasedVersion[];
+  /** The release's own tag, bare (`v1.4.0`). */
+  releaseTag: string;
+  qualify: (tag: string) => string;
+  verdict: Judge;
+}
 
-  const view = registryFacts(inputs, registry, verdict);
-  const read = registry.status === "read";
-  const released: ReleasedVersion[] = versionTemplate ? releasedVersions(view.tags, versionTemplate) : [];
-  if (!versionTemplate) {
-    notes.push("no tag template names the version alone, so released versions cannot be read from the registry");
+/** Step 1: a rollback's pin, confirmed by the registry, or the release's guards against it. */
+function pinOrGuards(context: PlanContext, labels: Record<string, string>): PinnedRelease | undefined {
+  const { inputs, targets, view, read, released, releaseTag, qualify } = context;
+  if (targets.pin && targets.versionTemplate) {
+    return read
+      ? pinnedRelease(targets.pin, released, view.digests, targets.repository.name, targets.versionTemplate)
+      : targets.pin;
   }
-  const image = planImageInputs(settings, version, source);
-  const releaseTag = tags.exact[0];
-  const releaseDigest = view.digests[releaseTag];
-
-  // 1. The pin (a rollback) or the release's own guards.
-  let pin: PinnedRelease | undefined;
-  if (targets.pin && versionTemplate) {
-    pin = read ? pinnedRelease(targets.pin, released, view.digests, repository.name, versionTemplate) : targets.pin;
-  }
-  const existing = view.releaseLabels;
   // Listed but unlabelled (deleted meanwhile, an index of attestations only): building would push no
   // exact tag, yet move the floating tags to that untagged build.
-  if (!pin && !existing && view.tags.includes(releaseTag)) {
+  if (!view.releaseLabels && view.tags.includes(releaseTag)) {
     throw new ReleaseConfigError(
       `finsight:version: ${qualify(releaseTag)} is listed in the registry but its image labels could not be read, so it cannot be checked against this build, and a released version tag is never overwritten; try again, and check that the tag was not deleted meanwhile`,
     );
   }
-  if (!pin) {
-    const refusal =
-      overwriteRefusal({ ref: qualify(releaseTag), digest: releaseDigest }, image.labels, existing) ??
-      (existing ? undefined : downgradeRefusal(version.text, released, settings.allowDowngrade));
-    if (refusal) throw refusal;
-  }
+  const refusal =
+    overwriteRefusal({ ref: qualify(releaseTag), digest: view.digests[releaseTag] }, labels, view.releaseLabels) ??
+    (view.releaseLabels ? undefined : downgradeRefusal(targets.version.text, released, inputs.settings.allowDowngrade));
+  if (refusal) throw refusal;
+  return undefined;
+}
 
-  // 2. The candidate: an exact tag in the registry is never pushed again; it is served by its digest.
+/**
+ * Step 2: the candidate. An exact tag in the registry is never pushed again; it is served by its
+ * digest. A promotion that names the verified digest gets exactly that image or nothing.
+ */
+function candidateOf(context: PlanContext, pin: PinnedRelease | undefined): CandidatePlan {
+  const { settings } = context.inputs;
+  const { view, read, releaseTag, qualify } = context;
+  const digest = view.digests[releaseTag];
   const candidate: CandidatePlan =
-    existing && releaseDigest
-      ? { source: "registry", digest: releaseDigest }
+    view.releaseLabels && digest
+      ? { source: "registry", digest }
       : pin || (settings.promoteDigest && !read)
         ? { source: "unknown" }
         : { source: "build" };
-  if (settings.promoteDigest && !pin) {
-    if (!settings.promote) {
-      throw new ReleaseConfigError(
-        `finsight:promoteDigest must be unset when finsight:promote is false, got ${settings.promoteDigest}: a candidate run promotes nothing`,
-      );
-    }
-    if (read && candidate.source !== "registry") {
-      throw new ReleaseConfigError(
-        `finsight:promoteDigest ${settings.promoteDigest}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with finsight:promote=false) and its checks`,
-      );
-    }
-    if (candidate.source === "registry" && candidate.digest !== settings.promoteDigest) {
-      throw new ReleaseConfigError(
-        `finsight:promoteDigest must be the digest of ${qualify(releaseTag)}, got ${settings.promoteDigest}, but the registry has ${candidate.digest}: the tag does not hold what was verified, so nothing is promoted`,
-      );
-    }
+  const wanted = settings.promoteDigest;
+  if (!wanted || pin) return candidate;
+  if (!settings.promote) {
+    throw new ReleaseConfigError(
+      `finsight:promoteDigest must be unset when finsight:promote is false, got ${wanted}: a candidate run promotes nothing`,
+    );
   }
-  if (!read && settings.promoteDigest)
-    notes.push("the candidate's digest is checked against the registry at pulumi up");
+  if (read && candidate.source !== "registry") {
+    throw new ReleaseConfigError(
+      `finsight:promoteDigest ${wanted}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with finsight:promote=false) and its checks`,
+    );
+  }
+  if (candidate.source === "registry" && candidate.digest !== wanted) {
+    throw new ReleaseConfigError(
+      `finsight:promoteDigest must be the digest of ${qualify(releaseTag)}, got ${wanted}, but the registry has ${candidate.digest}: the tag does not hold what was verified, so nothing is promoted`,
+    );
+  }
+  if (!read) context.verdict.notes.push("the candidate's digest is checked against the registry at pulumi up");
+  return candidate;
+}
 
-  // 3. What is built and pushed.
-  const baseName = `${nameSlug(settings.imageName)}-${settings.variant}`;
-  const building = candidate.source === "build";
-  const presentExact = tags.exact.filter((tag) => view.tags.includes(tag));
-  if (building) {
-    const partial = settings.platforms
-      .map((platform) => `${releaseTag}-${platformSlug(platform)}`)
-      .filter((tag) => view.tags.includes(tag));
-    if (settings.platforms.length > 1 && partial.length > 0) {
-      throw new ReleaseConfigError(
-        `finsight:version ${version.text}: per-platform tags ${partial.join(", ")} are already in ${repository.name} without ${releaseTag} (an earlier run stopped half way); an exact tag is never pushed again, so bump the version`,
-      );
-    }
-    for (const tag of presentExact) {
-      notes.push(`${tag} is already in the registry and is never pushed again: this build does not carry it`);
-    }
-    if (settings.push) {
-      const refusal = sourceRefusal(inputs);
-      if (refusal) verdict.refuse(refusal);
-    } else if (source.uncommitted.length > 0) {
-      notes.push(
-        `building from uncommitted changes (${source.uncommitted.length} files); allowed because nothing is pushed`,
-      );
-    }
-  } else if (!source.contextExists && !pin && candidate.source !== "registry") {
-    notes.push(`finsight:context ${JSON.stringify(settings.context)} does not exist`);
+/** Step 3: what is built, and under which exact tags; only a candidate not yet in the registry is built. */
+function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: string, image: ImageInputs) {
+  const { inputs, targets, view, releaseTag, verdict } = context;
+  const { settings, source } = inputs;
+  if (candidate.source !== "build") return { builds: [], indexes: [], buildTags: [] as string[] };
+  const partial = settings.platforms
+    .map((platform) => `${releaseTag}-${platformSlug(platform)}`)
+    .filter((tag) => view.tags.includes(tag));
+  if (settings.platforms.length > 1 && partial.length > 0) {
+    throw new ReleaseConfigError(
+      `finsight:version ${targets.version.text}: per-platform tags ${partial.join(", ")} are already in ${targets.repository.name} without ${releaseTag} (an earlier run stopped half way); an exact tag is never pushed again, so bump the version`,
+    );
   }
-  const buildTags = building ? tags.exact.filter((tag) => !presentExact.includes(tag)) : [];
-  const { builds, indexes } = building
-    ? planBuilds(settings, repository, baseName, releaseTag, buildTags, image)
-    : { builds: [], indexes: [] };
+  const present = targets.tags.exact.filter((tag) => view.tags.includes(tag));
+  for (const tag of present) {
+    verdict.notes.push(`${tag} is already in the registry and is never pushed again: this build does not carry it`);
+  }
+  if (settings.push) {
+    const refusal = sourceRefusal(inputs);
+    if (refusal) verdict.refuse(refusal);
+  } else if (source.uncommitted.length > 0) {
+    verdict.notes.push(
+      `building from uncommitted changes (${source.uncommitted.length} files); allowed because nothing is pushed`,
+    );
+  }
+  const buildTags = targets.tags.exact.filter((tag) => !present.includes(tag));
+  return { ...planBuilds(settings, targets.repository, baseName, releaseTag, buildTags, image), buildTags };
+}
 
-  // 4. Where the floating tags point, and what users deploy.
-  const phase: Phase = pin ? "rollback" : !settings.promote ? "candidate" : building ? "release" : "promote";
-  const mode: FloatingTagMode = pin
-    ? { kind: "pin", pin }
-    : !settings.promote
-      ? { kind: "hold", version: version.text }
-      : {
-          kind: "promote",
-          version: version.text,
-          ...(candidate.source === "registry" ? { digest: candidate.digest } : {}),
-        };
-  const decided = planFloatingTags({ baseName, tags, released, digests: view.digests, registryRead: read, mode });
-  if (mode.kind === "promote") {
-    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
-      notes.push(
-        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
-      );
-    }
-  }
-  // Without a push there is no digest for a tag to point at.
-  const floatingTags = decided.filter((floating) => settings.push || floating.target.kind !== "release");
-  let served: ServedPlan;
+/** Step 4: how the floating tags move this run: with the release, held (a candidate), or to the pin. */
+function floatingMode(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): FloatingTagMode {
+  const version = context.targets.version.text;
+  if (pin) return { kind: "pin", pin };
+  if (!context.inputs.settings.promote) return { kind: "hold", version };
+  return { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) };
+}
+
+/** Step 5: what users deploy after this run (FINSIGHT_BACKEND_IMAGE, the `imageRef` output). */
+function servedOf(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): ServedPlan {
+  const { inputs, targets, view, releaseTag, qualify } = context;
   if (pin)
-    served = { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
-  else if (!settings.promote) {
-    const ref = promotedRef(repository, tags, view.digests);
-    served = { kind: "unchanged", ...(ref ? { ref } : {}) };
-  } else if (candidate.source === "registry") {
-    served = { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: version.text };
-  } else served = { kind: "candidate" };
+    return { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
+  if (!inputs.settings.promote) {
+    const ref = promotedRef(targets.repository, targets.tags, view.digests);
+    return { kind: "unchanged", ...(ref ? { ref } : {}) };
+  }
+  if (candidate.source === "registry") {
+    return { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: targets.version.text };
+  }
+  return { kind: "candidate" };
+}
 
-  // 5. Notes a reader of the plan should see.
+/** Step 6: what a reader of the plan should know about the source and the run. */
+function sourceNotes(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): string[] {
+  const { settings, source } = context.inputs;
+  const notes: string[] = [];
   if (pin)
     notes.push(`finsight:pin is set: nothing is built; the floating tags and the environment serve ${pin.version}`);
   if (candidate.source === "registry" && !pin) {
     notes.push(
-      `${releaseTag} is already in the registry from this source: served by its digest, nothing is built or pushed`,
+      `${context.releaseTag} is already in the registry from this source: served by its digest, nothing is built or pushed`,
     );
   }
-  if (tags.changesEveryRun)
+  if (candidate.source === "build" && !settings.push && !source.contextExists) {
+    notes.push(`finsight:context ${JSON.stringify(settings.context)} does not exist`);
+  }
+  if (context.targets.tags.changesEveryRun) {
     notes.push("a {{runId}} tag changes on every run, so every `pulumi up` builds and pushes again");
+  }
   if (!source.revision)
     notes.push("no git checkout at the build context and no GITHUB_SHA: the image has no revision label");
   if (source.commitEpoch === undefined) {
@@ -289,20 +286,74 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     );
   }
   if (!settings.push) notes.push("finsight:push is false: the image is built but not pushed, so it has no digest");
+  return notes;
+}
+
+/**
+ * Everything `pulumi up` will build, push and re-point for one stack, decided without Pulumi,
+ * credentials or Docker, from the inputs and the registry view read once before: the named steps
+ * above, in order. The resource code projects the result and decides nothing.
+ */
+export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
+  const { settings } = inputs;
+  const { version, repository, tags, versionTemplate } = targets;
+  const verdict = judge(inputs.preview);
+  const view = registryFacts(inputs, registry, verdict);
+  const released = versionTemplate ? releasedVersions(view.tags, versionTemplate) : [];
+  if (!versionTemplate) {
+    verdict.notes.push(
+      "no tag template names the version alone, so released versions cannot be read from the registry",
+    );
+  }
+  const qualify = (tag: string) => `${repository.name}:${tag}`;
+  const context: PlanContext = {
+    inputs,
+    targets,
+    view,
+    read: registry.status === "read",
+    released,
+    releaseTag: tags.exact[0],
+    qualify,
+    verdict,
+  };
+  const image = planImageInputs(settings, version, inputs.source);
+  const baseName = `${nameSlug(settings.imageName)}-${settings.variant}`;
+
+  const pin = pinOrGuards(context, image.labels);
+  const candidate = candidateOf(context, pin);
+  const { builds, indexes, buildTags } = buildStep(context, candidate, baseName, image);
+  const mode = floatingMode(context, pin, candidate);
+  const decided = planFloatingTags({
+    baseName,
+    tags,
+    released,
+    digests: view.digests,
+    registryRead: context.read,
+    mode,
+  });
+  if (mode.kind === "promote") {
+    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
+      verdict.notes.push(
+        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
+      );
+    }
+  }
+  const served = servedOf(context, pin, candidate);
 
   return {
-    stack,
+    stack: inputs.stack,
     variant: settings.variant,
-    phase,
+    phase: pin ? "rollback" : !settings.promote ? "candidate" : candidate.source === "build" ? "release" : "promote",
     repository,
     version,
     tags,
-    releaseTag: qualify(releaseTag),
+    releaseTag: qualify(context.releaseTag),
     candidate,
     pushedTags: settings.push ? buildTags.map(qualify) : [],
     builds,
     indexes,
-    floatingTags,
+    // Without a push there is no digest for a tag to point at.
+    floatingTags: decided.filter((floating) => settings.push || floating.target.kind !== "release"),
     served,
     ...(pin ? { pin } : {}),
     registryInsecure: settings.registryInsecure,
@@ -323,7 +374,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
           }),
         }
       : {}),
-    notes,
+    notes: [...verdict.notes, ...sourceNotes(context, pin, candidate)],
     warnings: verdict.warnings,
   };
 }

@@ -1,5 +1,7 @@
 import { compare, SemVer } from "semver";
 import { KNOWN_PLATFORMS } from "../inputs/settings";
+import { versionText } from "../version-text";
+import { platformSlug } from "./platforms";
 import { PLACEHOLDER, versionTagText } from "./tags";
 
 /**
@@ -16,7 +18,7 @@ export interface ReleasedVersion {
 }
 
 /** Per-platform build tags (`v1.4.0-linux-arm64`) are parts of a release, not releases of their own. */
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${platform.replace(/\//g, "-")}`);
+const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${platformSlug(platform)}`);
 
 /** The first tag template that names the version and nothing else, or undefined when there is none. */
 export function versionTemplateOf(templates: readonly string[]): string | undefined {
@@ -46,7 +48,7 @@ export function releasedVersions(tags: readonly string[], template: string): Rel
       continue; // `v2-beta`, `vlatest`: tags of another kind
     }
     if (parsed.raw !== text) continue; // no loose or `v`-prefixed forms inside the template
-    const version = parsed.build.length ? `${parsed.version}+${parsed.build.join(".")}` : parsed.version;
+    const version = versionText(parsed);
     if (tagForVersion(template, version) !== tag) continue;
     found.set(version, { version, tag, stable: parsed.prerelease.length === 0 });
   }

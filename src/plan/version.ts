@@ -1,6 +1,7 @@
 import { SemVer } from "semver";
 import { invalidSetting, ReleaseConfigError } from "../errors";
 import type { ConfiguredVersion } from "../inputs/settings";
+import { versionText } from "../version-text";
 
 /** Where the release version came from, in the order they are consulted. */
 export type VersionSource = "config" | "--version" | "RELEASE_VERSION" | "git tag" | "VERSION file" | "pin";
@@ -38,14 +39,13 @@ function parse(setting: string, value: string, source: VersionSource): ResolvedV
   } catch {
     throw invalidSetting(setting, ACCEPTED, value);
   }
-  const build = parsed.build.join(".");
   return {
-    text: build ? `${parsed.version}+${build}` : parsed.version,
+    text: versionText(parsed),
     major: parsed.major,
     minor: parsed.minor,
     patch: parsed.patch,
     prerelease: parsed.prerelease.length > 0,
-    build,
+    build: parsed.build.join("."),
     source,
   };
 }
