@@ -90,6 +90,30 @@ describe("Pulumi.local.yaml", () => {
     assert.equal(run.outputs.githubEnvironment, undefined);
   });
 
+  it("the walkthrough's two phases: a candidate moves nothing users see, its promotion builds nothing", async () => {
+    const registry = await namespacedRegistry("local");
+    // pulumi up --stack local -c finsight:promote=false
+    const candidate = await runProgram({ stack: "local", config: { ...registry.config, "finsight:promote": "false" } });
+    assert.equal(candidate.error, undefined);
+    assert.equal(candidate.outputs.phase, "candidate");
+    assert.deepEqual(imagesOf(candidate)[0].inputs.tags, [`${registry.repository}:v1.4.0`]);
+    assert.deepEqual(floatingTagsOf(candidate), {}, "nothing promoted yet: no floating tag is touched");
+    assert.equal(candidate.outputs.imageRef, "", "nothing promoted yet");
+    assert.match(
+      String(candidate.outputs.candidateRef),
+      new RegExp(`^${registry.repository}:v1\\.4\\.0@sha256:[0-9a-f]{64}$`),
+    );
+    // What that run pushed, then: pulumi config rm finsight:promote --stack local && pulumi up --stack local
+    const pushed = await registry.seed("v1.4.0", imagesOf(candidate)[0].inputs.labels as Record<string, string>);
+    const promoted = await runProgram({ stack: "local", config: registry.config });
+    assert.equal(promoted.error, undefined);
+    assert.equal(promoted.outputs.phase, "promote");
+    assert.deepEqual(imagesOf(promoted), [], "the candidate is in the registry: nothing is built or pushed");
+    assert.deepEqual(floatingTagsOf(promoted), { "v1.4": pushed, v1: pushed, latest: pushed });
+    await registry.apply(promoted);
+    assert.equal(await registry.digestOf("latest"), pushed);
+  });
+
   it("a second release moves latest; a pin moves it back to the first release's digest; removing the pin rolls forward", async () => {
     const registry = await namespacedRegistry("local");
     // Release 1.4.0, and leave the registry as its `pulumi up` does: the image, and latest, v1, v1.4 on it.
