@@ -72,18 +72,25 @@ interface TagOuts {
   tokenRealmHosts?: string[];
 }
 
-async function pointTag(props: TagProps): Promise<TagOuts> {
+/** A client for the tag's repository: the configured login if given, else the docker login of this machine. */
+function clientFor(
+  props: Pick<TagProps, "host" | "repository" | "insecure" | "tokenRealmHosts" | "username" | "password">,
+) {
   const credentials =
     props.username && props.password
       ? { username: props.username, password: props.password }
       : dockerCredentials(props.host, process.env);
-  const client = new RegistryClient({
+  return new RegistryClient({
     host: props.host,
     repository: props.repository,
     insecure: props.insecure,
     ...(credentials ? { credentials } : {}),
     ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
   });
+}
+
+async function pointTag(props: TagProps): Promise<TagOuts> {
+  const client = clientFor(props);
   const manifest = await client.getManifest(props.source);
   if (!manifest) {
     throw new Error(`${client.describe()} has no image ${props.source}, so tag ${props.tag} cannot point at it`);
@@ -146,14 +153,7 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
    * the recorded digest is kept as it was.
    */
   async read(id: string, props: TagOuts): Promise<pulumi.dynamic.ReadResult> {
-    const credentials = dockerCredentials(props.host, process.env);
-    const client = new RegistryClient({
-      host: props.host,
-      repository: props.repository,
-      insecure: props.insecure,
-      ...(credentials ? { credentials } : {}),
-      ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
-    });
+    const client = clientFor(props); // the state has no password: the docker login, or anonymous
     try {
       return { id, props: { ...props, digest: (await client.manifestDigest(props.tag)) ?? "" } };
     } catch {
