@@ -46,7 +46,10 @@ export = async () => {
   return {
     variant: plan.variant,
     phase: plan.phase,
-    version: plan.version.text,
+    // What the stack stands on (drift and roll forward check the application out at it); a candidate
+    // run leaves it on the promoted release, and names itself in candidateVersion.
+    version: plan.stackVersion,
+    candidateVersion: plan.version.text,
     versionSource: plan.version.source,
     pinnedVersion: plan.pin?.version,
     repository: plan.repository.name,

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
@@ -310,6 +311,43 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   }
 }
 
+/** Settings that are each valid but contradict each other: refused rather than one silently winning. */
+function combinationProblems(
+  raw: ConfigInput,
+  settings: { pin?: string; promote?: boolean; promoteDigest?: string; push?: boolean; dockerfile?: string },
+): string[] {
+  const lines: string[] = [];
+  if (settings.pin !== undefined && settings.promote === false) {
+    lines.push(
+      `${key("promote")} must be true while ${key("pin")} is set, got false: a rollback moves the floating tags to the pinned release; remove the pin to push a candidate`,
+    );
+  }
+  if (settings.pin !== undefined && settings.promoteDigest !== undefined) {
+    lines.push(
+      `${key("promoteDigest")} must be unset while ${key("pin")} is set, got ${settings.promoteDigest}: a rollback promotes the pinned release, not a candidate`,
+    );
+  }
+  if (settings.promoteDigest !== undefined && settings.push === false) {
+    lines.push(
+      `${key("promoteDigest")} must be unset when ${key("push")} is false, got ${settings.promoteDigest}: a promotion moves tags in the registry`,
+    );
+  }
+  const dockerfile = settings.dockerfile;
+  if (dockerfile !== undefined) {
+    const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
+    if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
+      lines.push(
+        invalidSetting(
+          key("dockerfile"),
+          "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
+          raw.values[key("dockerfile")] ?? dockerfile,
+        ).message,
+      );
+    }
+  }
+  return lines;
+}
+
 /**
  * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
  * secrets elsewhere and never pass through here: only whether one is set.
@@ -377,6 +415,7 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };
+  for (const line of combinationProblems(raw, settings)) problems.add(line);
   problems.throwIfAny();
   // Every step that could fail has succeeded, so no field is undefined by failure.
   return settings as ReleaseSettings;

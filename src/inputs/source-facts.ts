@@ -23,17 +23,23 @@ export interface SourceFacts {
    * the context is not a checkout.
    */
   uncommitted: string[];
+  /** Why git could not say what is uncommitted; a pushing release refuses rather than assume a clean tree. */
+  uncommittedUnknown?: string;
   /** Commit time, seconds since the epoch. */
   commitEpoch?: number;
 }
 
+function runGit(context: string, args: string[]): string {
+  return execFileSync("git", ["-C", context, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
 function git(context: string, args: string[]): string | undefined {
   try {
-    return execFileSync("git", ["-C", context, ...args], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    return runGit(context, args);
   } catch {
     return undefined;
   }
@@ -75,9 +81,19 @@ export function readSourceFacts(
   if (head) {
     facts.tree = git(context, ["rev-parse", "HEAD:./"])?.trim() || undefined;
     const ignored = buildIgnores(context, dockerfile);
-    const changed = paths(git(context, ["diff", "--name-only", "--relative", "-z", "HEAD", "--", "."]));
-    const untracked = paths(git(context, ["ls-files", "--others", "-z", "--", "."])).filter((file) => !ignored(file));
-    facts.uncommitted = [...new Set([...changed, ...untracked])].sort();
+    try {
+      // --no-renames: a deleted file and an added one are both changes the build would see.
+      const changed = paths(
+        runGit(context, ["diff", "--name-only", "--no-renames", "--relative", "-z", "HEAD", "--", "."]),
+      );
+      const untracked = paths(runGit(context, ["ls-files", "--others", "-z", "--", "."])).filter(
+        (file) => !ignored(file),
+      );
+      facts.uncommitted = [...new Set([...changed, ...untracked])].sort();
+    } catch (error) {
+      const detail = (error as { stderr?: string }).stderr?.trim().split("\n")[0] || (error as Error).message;
+      facts.uncommittedUnknown = `git could not list the uncommitted files (${detail})`;
+    }
   }
 
   if (env.SOURCE_DATE_EPOCH !== undefined) {

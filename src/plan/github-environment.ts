@@ -30,8 +30,10 @@ export interface GitHubEnvironmentPlan
 
 export interface EnvironmentFacts {
   variant: string;
-  /** The version the stack serves; undefined in a candidate run, which changes what users deploy not at all. */
+  /** The version the stack serves; undefined when a candidate run cannot name the promoted one. */
   servedVersion?: string;
+  /** A candidate run: what users deploy stays as GitHub holds it. */
+  keep: boolean;
   registryHost: string;
   registryUsername?: string;
   /** Whether the stack holds `finsight:pulumiAccessToken` (Pulumi Cloud backends). */
@@ -80,9 +82,10 @@ export function planGitHubEnvironment(settings: GitHubSettings, facts: Environme
     secrets,
     variables: {
       ...settings.variables,
-      ...(facts.servedVersion ? { FINSIGHT_VERSION: facts.servedVersion } : {}),
+      // Kept variables take this value only when GitHub does not have them yet.
+      FINSIGHT_VERSION: facts.servedVersion ?? "none promoted yet",
       FINSIGHT_VARIANT: facts.variant,
     },
-    kept: facts.servedVersion ? [] : ["FINSIGHT_BACKEND_IMAGE", "FINSIGHT_VERSION"],
+    kept: facts.keep ? ["FINSIGHT_BACKEND_IMAGE", "FINSIGHT_VERSION"] : [],
   };
 }

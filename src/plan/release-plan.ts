@@ -36,7 +36,7 @@ export type ServedPlan =
   | { kind: "candidate" }
   | { kind: "image"; ref: string; version?: string }
   /** A candidate run: the previously promoted release stays, as the registry shows it (none yet: empty). */
-  | { kind: "unchanged"; ref?: string };
+  | { kind: "unchanged"; ref?: string; version?: string };
 
 export interface ReleasePlan {
   stack: string;
@@ -44,6 +44,11 @@ export interface ReleasePlan {
   phase: Phase;
   repository: ImageRepository;
   version: ResolvedVersion;
+  /**
+   * The release the stack stands on after this run, what workflows check the application out at: this
+   * version, except in a candidate run, where it stays the promoted release when the registry names it.
+   */
+  stackVersion: string;
   tags: TagPlan;
   /** The release's own tag, fully qualified: the candidate is this tag by digest. */
   releaseTag: string;
@@ -122,6 +127,9 @@ function sourceRefusal(inputs: PlanInputs): string | undefined {
   if (!source.tree) {
     return `finsight:context ${JSON.stringify(settings.context)} is not a git checkout with a commit, so a pushed release could not name its source; release from a git checkout, or set finsight:push to false to build without pushing`;
   }
+  if (source.uncommittedUnknown) {
+    return `finsight:context ${JSON.stringify(settings.context)}: ${source.uncommittedUnknown}, so a pushed release could not be shown to be exactly its commit; repair the checkout (git status must work) and run again`;
+  }
   if (source.uncommitted.length > 0) {
     const shown = source.uncommitted.slice(0, 5).join(", ");
     const more = source.uncommitted.length > 5 ? ` and ${source.uncommitted.length - 5} more` : "";
@@ -130,13 +138,26 @@ function sourceRefusal(inputs: PlanInputs): string | undefined {
   return undefined;
 }
 
-/** The previously promoted release, as the registry's floating tags show it (widest line first). */
-function promotedRef(repository: ImageRepository, tags: TagPlan, digests: Readonly<Record<string, string>>) {
+/**
+ * The previously promoted release, as the registry's floating tags show it (widest line first), named
+ * by its version tag when one of the recent releases has that digest.
+ */
+function promoted(
+  repository: ImageRepository,
+  tags: TagPlan,
+  digests: Readonly<Record<string, string>>,
+  released: readonly ReleasedVersion[],
+): { ref?: string; version?: string } {
   const order = { all: 0, major: 1, minor: 2 };
   const tag = [...tags.floating]
     .sort((a, b) => order[tags.floatingLines[a]] - order[tags.floatingLines[b]])
     .find((floating) => digests[floating]);
-  return tag ? `${repository.name}:${tag}@${digests[tag]}` : undefined;
+  if (!tag) return {};
+  const digest = digests[tag];
+  const release = [...released].reverse().find((candidate) => digests[candidate.tag] === digest);
+  return release
+    ? { ref: `${repository.name}:${release.tag}@${digest}`, version: release.version }
+    : { ref: `${repository.name}:${tag}@${digest}` };
 }
 
 /** What every step of a plan reads: the inputs, the targets and the registry as this run saw it. */
@@ -162,7 +183,7 @@ function pinOrGuards(context: PlanContext, labels: Record<string, string>): Pinn
   }
   // Listed but unlabelled (deleted meanwhile, an index of attestations only): building would push no
   // exact tag, yet move the floating tags to that untagged build.
-  if (!view.releaseLabels && view.tags.includes(releaseTag)) {
+  if (!view.releaseLabels && (view.tags.includes(releaseTag) || view.digests[releaseTag])) {
     throw new ReleaseConfigError(
       `finsight:version: ${qualify(releaseTag)} is listed in the registry but its image labels could not be read, so it cannot be checked against this build, and a released version tag is never overwritten; try again, and check that the tag was not deleted meanwhile`,
     );
@@ -216,13 +237,14 @@ function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: str
   if (candidate.source !== "build") return { builds: [], indexes: [], buildTags: [] as string[] };
   const partial = settings.platforms
     .map((platform) => `${releaseTag}-${platformSlug(platform)}`)
-    .filter((tag) => view.tags.includes(tag));
+    .filter((tag) => view.digests[tag]);
   if (settings.platforms.length > 1 && partial.length > 0) {
     throw new ReleaseConfigError(
       `finsight:version ${targets.version.text}: per-platform tags ${partial.join(", ")} are already in ${targets.repository.name} without ${releaseTag} (an earlier run stopped half way); an exact tag is never pushed again, so bump the version`,
     );
   }
-  const present = targets.tags.exact.filter((tag) => view.tags.includes(tag));
+  // Present means the registry served its manifest, whatever its tag list says.
+  const present = targets.tags.exact.filter((tag) => view.digests[tag] || view.tags.includes(tag));
   for (const tag of present) {
     verdict.notes.push(`${tag} is already in the registry and is never pushed again: this build does not carry it`);
   }
@@ -252,8 +274,7 @@ function servedOf(context: PlanContext, pin: PinnedRelease | undefined, candidat
   if (pin)
     return { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
   if (!inputs.settings.promote) {
-    const ref = promotedRef(targets.repository, targets.tags, view.digests);
-    return { kind: "unchanged", ...(ref ? { ref } : {}) };
+    return { kind: "unchanged", ...promoted(targets.repository, targets.tags, view.digests, context.released) };
   }
   if (candidate.source === "registry") {
     return { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: targets.version.text };
@@ -312,7 +333,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     view,
     read: registry.status === "read",
     released,
-    releaseTag: tags.exact[0],
+    releaseTag: targets.releaseTag,
     qualify,
     verdict,
   };
@@ -346,6 +367,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     phase: pin ? "rollback" : !settings.promote ? "candidate" : candidate.source === "build" ? "release" : "promote",
     repository,
     version,
+    stackVersion: served.kind === "unchanged" && served.version ? served.version : version.text,
     tags,
     releaseTag: qualify(context.releaseTag),
     candidate,
@@ -366,7 +388,12 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
       ? {
           github: planGitHubEnvironment(settings.github, {
             variant: settings.variant,
-            ...(served.kind === "unchanged" ? {} : { servedVersion: pin?.version ?? version.text }),
+            keep: served.kind === "unchanged",
+            ...(served.kind === "unchanged"
+              ? served.version
+                ? { servedVersion: served.version }
+                : {}
+              : { servedVersion: pin?.version ?? version.text }),
             registryHost: repository.host,
             registryUsername: settings.registryUsername,
             hasPulumiAccessToken: settings.hasPulumiAccessToken,

@@ -5,7 +5,7 @@ import { KNOWN_PLATFORMS } from "../inputs/settings";
 import type { RegistryQuestions } from "../registry/view";
 import type { PinnedRelease } from "./pin";
 import { platformSlug } from "./platforms";
-import { tagForVersion, versionTemplateOf } from "./released-versions";
+import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
 import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 
@@ -14,6 +14,8 @@ export interface ReleaseTargets {
   version: ResolvedVersion;
   repository: ImageRepository;
   tags: TagPlan;
+  /** The release's own tag (bare): the one naming the version alone when a template does, else the first exact tag. */
+  releaseTag: string;
   /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
   versionTemplate?: string;
   /** A rollback, before the registry has confirmed it (no digest yet). */
@@ -21,6 +23,9 @@ export interface ReleaseTargets {
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
 }
+
+/** How many of the latest stable releases a candidate run reads, to name the release users are on. */
+const RECENT_RELEASES = 5;
 
 /** Tags the stack writes for its own purposes: a template must never render one of them. */
 const CACHE_TAG_PREFIX = "buildcache-";
@@ -102,18 +107,36 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   problems.throwIfAny();
   if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable
 
-  const releaseTag = tags.exact[0];
+  // The release's own tag is the one naming the version alone, wherever it stands among the templates:
+  // it is what a released version is recognised by, so it is what the overwrite guard must compare.
+  const versionTag = versionTemplate ? tagForVersion(versionTemplate, version.text) : undefined;
+  const releaseTag = versionTag && tags.exact.includes(versionTag) ? versionTag : tags.exact[0];
+  const platformTags =
+    settings.platforms.length > 1
+      ? settings.platforms.map((platform) => `${releaseTag}-${platformSlug(platform)}`)
+      : [];
+  // A candidate run names the release users are on: one of the latest stable releases, found by digest.
+  const recentReleases = (listed: readonly string[]) =>
+    versionTemplate
+      ? releasedVersions(listed, versionTemplate)
+          .filter((release) => release.stable && release.version !== version.text)
+          .slice(-RECENT_RELEASES)
+          .map((release) => release.tag)
+      : [];
   return {
     version,
     repository: settings.repository,
     tags,
+    releaseTag,
     ...(versionTemplate ? { versionTemplate } : {}),
     ...(pin ? { pin } : {}),
     ...(settings.push || pin
       ? {
           questions: {
             releaseTag,
-            digestsOf: [releaseTag, ...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+            exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
+            digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+            ...(!settings.promote && !pin ? { digestsAfterListing: recentReleases } : {}),
           },
         }
       : {}),

@@ -15,8 +15,16 @@ import { describeShape, type Manifest, type RegistryAccess, RegistryClient, Regi
 export interface RegistryQuestions {
   /** The release's own tag (`v1.4.0`): when it exists, its image's labels are read. */
   releaseTag: string;
-  /** Tags whose current digest the plan needs (floating tags, the pin's tag). */
+  /**
+   * Tags asked for by manifest whatever the tag list says (the release's exact and per-platform tags):
+   * whether an exact tag exists decides whether it may be pushed, so a stale or lying list must not
+   * decide it. Only a 404 means absent.
+   */
+  exactTags?: string[];
+  /** Tags whose current digest the plan needs when the list names them (floating tags, the pin's tag). */
   digestsOf: string[];
+  /** Tags to read once the list is known (a candidate run's recent releases, to name what is promoted). */
+  digestsAfterListing?: (tags: readonly string[]) => string[];
 }
 
 export type RegistryView =
@@ -112,12 +120,17 @@ export async function readRegistryView(access: RegistryAccess, questions: Regist
     const tags = await client.listTags();
     const present = new Set(tags);
     const digests: Record<string, string> = {};
-    for (const tag of new Set(questions.digestsOf)) {
-      if (!present.has(tag)) continue;
+    const asked = new Set<string>();
+    const ask = async (tag: string) => {
+      if (asked.has(tag)) return;
+      asked.add(tag);
       const digest = await client.manifestDigest(tag);
       if (digest) digests[tag] = digest;
-    }
-    const releaseLabels = present.has(questions.releaseTag) ? await labelsOf(client, questions.releaseTag) : undefined;
+    };
+    for (const tag of questions.exactTags ?? [questions.releaseTag]) await ask(tag);
+    for (const tag of questions.digestsOf) if (present.has(tag)) await ask(tag);
+    for (const tag of questions.digestsAfterListing?.(tags) ?? []) if (present.has(tag)) await ask(tag);
+    const releaseLabels = digests[questions.releaseTag] ? await labelsOf(client, questions.releaseTag) : undefined;
     return {
       status: "read",
       tags,

@@ -59,8 +59,7 @@ export class GitHubEnvironment extends pulumi.ComponentResource {
       FINSIGHT_BACKEND_IMAGE: args.imageRef,
     };
     // A candidate run keeps what GitHub holds (ignoreChanges below). Only if the variable does not exist
-    // yet is it created, saying that nothing is promoted rather than naming an unchecked candidate.
-    if (plan.kept.includes("FINSIGHT_VERSION")) variables.FINSIGHT_VERSION = "none promoted yet";
+    // yet is it created, naming the promoted release, or saying that nothing is promoted, never the candidate.
     if (plan.kept.includes("FINSIGHT_BACKEND_IMAGE")) {
       variables.FINSIGHT_BACKEND_IMAGE = pulumi.output(args.imageRef).apply((ref) => ref || "none promoted yet");
     }

@@ -203,6 +203,31 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
       problems: [/^finsight:registryTokenHosts must be .*, got "auth\.example\.com\/token"$/],
     },
     {
+      name: "a pin with promote=false: a rollback is not a candidate",
+      overrides: { "finsight:pin": "1.3.2", "finsight:promote": "false" },
+      problems: [/^finsight:promote must be true while finsight:pin is set, got false: /],
+    },
+    {
+      name: "a pin with a promoteDigest: one of them would be ignored",
+      overrides: { "finsight:pin": "1.3.2", "finsight:promoteDigest": `sha256:${"a".repeat(64)}` },
+      problems: [/^finsight:promoteDigest must be unset while finsight:pin is set, got sha256:a{64}: /],
+    },
+    {
+      name: "a promoteDigest with push=false: no registry to check it against",
+      overrides: { "finsight:push": "false", "finsight:promoteDigest": `sha256:${"b".repeat(64)}` },
+      problems: [/^finsight:promoteDigest must be unset when finsight:push is false, got sha256:b{64}: /],
+    },
+    {
+      name: "a Dockerfile outside the build context (its content would escape the label and the clean-tree check)",
+      overrides: { "finsight:dockerfile": "../Dockerfile.backend" },
+      problems: [/^finsight:dockerfile must be a path inside the build context .*, got "\.\.\/Dockerfile\.backend"$/],
+    },
+    {
+      name: "an absolute Dockerfile path",
+      overrides: { "finsight:dockerfile": "/etc/Dockerfile" },
+      problems: [/^finsight:dockerfile must be a path inside the build context .*, got "\/etc\/Dockerfile"$/],
+    },
+    {
       name: "token hosts that are not strings",
       overrides: { "finsight:registryTokenHosts": "[443]" },
       problems: [/^finsight:registryTokenHosts must be a list of strings, got \[443\]$/],

@@ -5,6 +5,7 @@ import { planImageInputs } from "../../src/plan/image-inputs";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
 import type { ReleasePlan } from "../../src/plan/release-plan";
 import { releaseTargets } from "../../src/plan/targets";
+import type { RegistryView } from "../../src/registry/view";
 import {
   CLEAN_SOURCE,
   digest,
@@ -112,12 +113,20 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       assert.deepEqual(floatingTargets(planned), { v1: OLD, latest });
       assert.deepEqual(planned.served, { kind: "unchanged", ref: `${q("latest")}@${latest}` });
       assert.deepEqual(planned.github?.kept, ["FINSIGHT_BACKEND_IMAGE", "FINSIGHT_VERSION"]);
-      assert.equal(planned.github?.variables.FINSIGHT_VERSION, undefined);
+      // Kept: this is only the value a missing variable is created with, and no recent release has latest's digest.
+      assert.equal(planned.github?.variables.FINSIGHT_VERSION, "none promoted yet");
     });
 
-    it("serves the widest line's floating tag that exists (v1 when there is no latest)", () => {
+    it("serves the widest line's floating tag that exists (v1 when there is no latest), named by its release", () => {
       const planned = candidate(readView({ "v1.3.0": OLD, "v1.3": digest("4e"), v1: OLD }));
+      assert.deepEqual(planned.served, { kind: "unchanged", ref: `${q("v1.3.0")}@${OLD}`, version: "1.3.0" });
+      assert.equal(planned.stackVersion, "1.3.0", "the stack stays on the promoted release, not the candidate");
+    });
+
+    it("a promoted digest no recent release has: served by the floating tag, and the stack names the candidate", () => {
+      const planned = candidate(readView({ v1: OLD }));
       assert.deepEqual(planned.served, { kind: "unchanged", ref: `${q("v1")}@${OLD}` });
+      assert.equal(planned.stackVersion, "1.4.0");
     });
 
     it("an empty registry: nothing served yet, no floating tag managed", () => {
@@ -316,7 +325,7 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       () =>
         plan(
           planInputs({ config: { "finsight:platforms": '["linux/amd64","linux/arm64"]' } }),
-          readView({}, { otherTags: ["v1.4.0-linux-arm64"] }),
+          readView({ "v1.4.0-linux-arm64": OTHER }),
         ),
       {
         name: "ReleaseConfigError",
@@ -363,5 +372,44 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       "(absent)",
       "(absent)",
     ]);
+  });
+});
+
+describe("holes a hostile review found, closed", () => {
+  it("the release tag is the version's, wherever its template stands: a sha-first list cannot re-release 1.4.0", () => {
+    const inputs = planInputs({ config: { "finsight:tags": '["sha-{{sha}}","v{{version}}","latest"]' } });
+    assert.throws(
+      () =>
+        plan(
+          inputs,
+          readView({ "v1.4.0": OTHER }, { releaseLabels: { [BUILD_INPUTS_LABEL]: "sha256:another-build" } }),
+        ),
+      {
+        name: "ReleaseConfigError",
+        message: /ghcr\.io\/acme\/finsight-backend:v1\.4\.0 \(sha256:[0-9a-f]{64}\) is already released/,
+      },
+    );
+  });
+
+  it("a release tag the registry serves but does not list is still judged (the view asked it by manifest)", () => {
+    const inputs = planInputs();
+    const stale: RegistryView = {
+      status: "read",
+      tags: [],
+      digests: { "v1.4.0": OTHER },
+      releaseLabels: { [BUILD_INPUTS_LABEL]: "sha256:another-build" },
+      requests: 4,
+    };
+    assert.throws(() => plan(inputs, stale), /is already released, built from other inputs/);
+  });
+
+  it("git that cannot list the changes is not a clean tree: a pushing release refuses", () => {
+    const inputs = planInputs({
+      source: { uncommittedUnknown: "git could not list the uncommitted files (index file corrupt)" },
+    });
+    assert.throws(
+      () => plan(inputs, readView()),
+      /index file corrupt\), so a pushed release could not be shown to be exactly its commit/,
+    );
   });
 });

@@ -150,17 +150,41 @@ describe("releaseTargets: tags and pin", () => {
 });
 
 describe("releaseTargets: what the registry is asked", () => {
-  it("a pushing release: its own tag's labels, and the digests of it and its floating tags", () => {
+  it("a pushing release: its exact tags asked whatever the list says, and the listed floating tags", () => {
     assert.deepEqual(releaseTargets(planInputs()).questions, {
       releaseTag: "v1.4.0",
-      digestsOf: ["v1.4.0", "v1.4", "v1", "latest"],
+      exactTags: ["v1.4.0"],
+      digestsOf: ["v1.4", "v1", "latest"],
     });
+  });
+
+  it("several platforms: the per-platform tags are exact tags too", () => {
+    const questions = releaseTargets(
+      planInputs({ config: { "finsight:platforms": '["linux/amd64","linux/arm64"]' } }),
+    ).questions;
+    assert.deepEqual(questions?.exactTags, ["v1.4.0", "v1.4.0-linux-amd64", "v1.4.0-linux-arm64"]);
+  });
+
+  it("the release tag is the one naming the version alone, wherever its template stands", () => {
+    const targets = releaseTargets(
+      planInputs({ config: { "finsight:tags": '["sha-{{sha}}","v{{version}}","latest"]' } }),
+    );
+    assert.equal(targets.releaseTag, "v1.4.0");
+    assert.equal(targets.questions?.exactTags?.[0], "v1.4.0");
+  });
+
+  it("a candidate run also reads the latest stable releases, to name the one users are on", () => {
+    const questions = releaseTargets(planInputs({ config: { "finsight:promote": "false" } })).questions;
+    const listed = ["v1.0.0", "v1.1.0", "v1.2.0-rc.1", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2", "v1.4.0", "latest"];
+    assert.deepEqual(questions?.digestsAfterListing?.(listed), ["v1.1.0", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2"]);
+    assert.equal(releaseTargets(planInputs()).questions?.digestsAfterListing, undefined);
   });
 
   it("a pin adds its own tag and its floating tags", () => {
     assert.deepEqual(releaseTargets(planInputs({ config: { "finsight:pin": "1.3.2" } })).questions, {
       releaseTag: "v1.4.0",
-      digestsOf: ["v1.4.0", "v1.3.2", "v1.4", "v1", "latest", "v1.3", "v1", "latest"],
+      exactTags: ["v1.4.0"],
+      digestsOf: ["v1.3.2", "v1.4", "v1", "latest", "v1.3", "v1", "latest"],
     });
   });
 

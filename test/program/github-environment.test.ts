@@ -147,7 +147,13 @@ describe("prod environment", () => {
   });
 
   it("GHCR logs in with the workflow token: a user name there adds no DOCKER_* secret", () => {
-    const facts = { variant: "full" as const, version: "1.4.0", hasPulumiAccessToken: false, push: true };
+    const facts = {
+      variant: "full" as const,
+      servedVersion: "1.4.0",
+      keep: false,
+      hasPulumiAccessToken: false,
+      push: true,
+    };
     const settings = parseGitHubSettings(JSON.stringify({ owner: "acme", repository: "finsight" }), "prod");
     assert.ok(settings);
     const names = (registryHost: string) =>

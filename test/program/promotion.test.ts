@@ -95,8 +95,10 @@ describe("finsight:promote=false: a candidate", () => {
     // Held where the registry has them (source = current digest, so nothing moves); v1.4 does not exist: unmanaged.
     assert.deepEqual(floatingTagsOf(run), { v1: registry.promoted, latest: registry.promoted });
     assert.deepEqual(seenDigestsOf(run), { v1: registry.promoted, latest: registry.promoted });
-    const promotedRef = `${registry.repository}:latest@${registry.promoted}`;
+    // Named by the release whose digest latest has, so drift and roll forward check out 1.3.2, not the candidate.
+    const promotedRef = `${registry.repository}:v1.3.2@${registry.promoted}`;
     assert.equal(run.outputs.imageRef, promotedRef);
+    assert.deepEqual([run.outputs.version, run.outputs.candidateVersion], ["1.3.2", "1.4.0"]);
     assert.equal(run.outputs.digest, registry.promoted);
     // The candidate is the Image's digest, which the mock derives from its inputs (support/program.ts).
     const candidate = String(run.outputs.candidateRef);
@@ -106,7 +108,7 @@ describe("finsight:promote=false: a candidate", () => {
       FINSIGHT_VARIANT: { value: "full", ignoreChanges: [] },
       // Created only if absent; afterwards GitHub keeps what it holds.
       FINSIGHT_BACKEND_IMAGE: { value: promotedRef, ignoreChanges: ["value"] },
-      FINSIGHT_VERSION: { value: "none promoted yet", ignoreChanges: ["value"] },
+      FINSIGHT_VERSION: { value: "1.3.2", ignoreChanges: ["value"] },
     });
 
     await registry.apply(run);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { RegistryClient, RegistryError, redactCredentials, sha256Digest } from "../../src/registry/client";
-import { readRegistryView } from "../../src/registry/view";
+import { type RegistryQuestions, readRegistryView } from "../../src/registry/view";
 import { ELSEWHERE_TOKEN, faultProxyForSuite } from "../support/fault-proxy";
 import { pushImage, REGISTRY_PASSWORD, REGISTRY_USER, registryForSuite } from "../support/registry";
 
@@ -39,7 +39,7 @@ describe("registry faults: the client checks what it is told (docker-registry be
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.tokenRealmHosts ? { tokenRealmHosts: options.tokenRealmHosts } : {}),
     });
-  const view = (questions = { releaseTag: "v1.0.0", digestsOf: ["latest"] }) =>
+  const view = (questions: RegistryQuestions = { releaseTag: "v1.0.0", digestsOf: ["latest"] }) =>
     readRegistryView({ host: proxy.host, repository, credentials }, questions);
 
   beforeEach(async () => {
@@ -86,6 +86,17 @@ describe("registry faults: the client checks what it is told (docker-registry be
     assert.deepEqual(await missing.listTags(), []);
   });
 
+  it("an exact tag the list leaves out is still asked for by manifest: a stale list never frees a released tag", async () => {
+    proxy.fault = { mode: "tags-null" };
+    const read = await view({ releaseTag: "v1.0.0", exactTags: ["v1.0.0", "v1.0.0-linux-arm64"], digestsOf: [] });
+    assert.equal(read.status, "read");
+    if (read.status === "read") {
+      assert.deepEqual(read.tags, [], "the list says nothing is released");
+      assert.deepEqual(read.digests, { "v1.0.0": digests["v1.0.0"] }, "the manifest says v1.0.0 is; a 404 is absent");
+      assert.equal(read.releaseLabels?.["finsight.release.build-inputs"], "sha256:abc");
+    }
+  });
+
   it("a Link back at a page already read is refused after that one page, never a 10,000-page loop", async () => {
     proxy.fault = { mode: "link-loop" };
     const reader = client();
@@ -118,7 +129,8 @@ describe("registry faults: the client checks what it is told (docker-registry be
     if (refused.status === "unavailable") {
       assert.match(
         refused.reason,
-        new RegExp(`GET /v2/${repository}/manifests/latest: .*digest is ${digests.latest}, not ${lie}`),
+        // The release tag is asked first (whatever the list says), so the lie is caught there.
+        new RegExp(`GET /v2/${repository}/manifests/v1\\.0\\.0: .*digest is ${digests["v1.0.0"]}, not ${lie}`),
       );
     }
     await assert.rejects(client().getManifest(digests.latest), /digest is sha256:[a-f0-9]{64}, not sha256:/);
@@ -127,7 +139,11 @@ describe("registry faults: the client checks what it is told (docker-registry be
     const read = await view({ releaseTag: "v1.0.0", digestsOf: ["latest", "v0.9.0", "v9.9.9"] });
     assert.equal(read.status, "read");
     if (read.status === "read") {
-      assert.deepEqual(read.digests, { latest: digests.latest, "v0.9.0": digests["v0.9.0"] });
+      assert.deepEqual(read.digests, {
+        "v1.0.0": digests["v1.0.0"],
+        latest: digests.latest,
+        "v0.9.0": digests["v0.9.0"],
+      });
       assert.equal(read.releaseLabels?.["finsight.release.build-inputs"], "sha256:abc");
     }
     assert.equal(proxy.seen.filter((seen) => seen.method === "HEAD").length, 0);
