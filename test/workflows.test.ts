@@ -513,7 +513,7 @@ describe("toolchain: one pinned Pulumi CLI, Node 24", () => {
         }
       }
     }
-    assert.equal(count, 8);
+    assert.equal(count, 9);
   });
 
   it("every Node.js set-up is Node 24", () => {
@@ -570,6 +570,14 @@ describe("issue 10: candidate, smoke test, scan, signature, then promotion", () 
     assert.deepEqual(promoteSetting(steps[index.promote]), { value: "true", secret: false });
     assert.equal(steps.filter((step) => runsPulumi(step, "up")).length, 2);
     assert.equal(job.outputs?.["image-ref"], expression("steps.promote.outputs.imageRef"));
+  });
+
+  it("refuses, holding the stack's lock and before the candidate, when the stack is rolled back", () => {
+    const guard = stepNamed(steps, /Refuse to release over a live rollback/);
+    assert.ok(guard >= 0 && guard < index.candidate, "the guard runs before the candidate's pulumi up");
+    assert.match(String(steps[guard].run), /pulumi stack output pinnedVersion --stack "\$\{STACK\}"/);
+    assert.match(String(steps[guard].run), /exit 1/);
+    assert.equal(job.concurrency?.group, `finsight-stack-${expression("inputs.stack")}`);
   });
 
   it("the promotion names the verified digest, so the program refuses to promote anything else", () => {
