@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { ReleaseConfigError } from "../errors";
 import { assembleInputs } from "../inputs/release-inputs";
-import { projectName, qualifyKey, readStackConfig } from "../inputs/stack-files";
+import { listStacks, projectName, qualifyKey, readStackConfig } from "../inputs/stack-files";
 import { planRelease, type ReleasePlan } from "../plan/release-plan";
 import { releaseTargets } from "../plan/targets";
 import { type RegistryView, registryViewFor } from "../registry/view";
@@ -201,6 +201,12 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
     if (parsed.help) {
       process.stdout.write(USAGE);
       return 0;
+    }
+    const stacks = listStacks(projectDir);
+    if (!stacks.includes(parsed.stack)) {
+      throw new UsageError(
+        `--stack must name a stack of this project (${stacks.join(", ")}), got ${JSON.stringify(parsed.stack)}: there is no Pulumi.${parsed.stack}.yaml`,
+      );
     }
     const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
     process.stdout.write(parsed.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);

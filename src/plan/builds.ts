@@ -2,7 +2,7 @@ import type { ImageRepository } from "../inputs/registry-location";
 import type { PlatformName, ReleaseSettings } from "../inputs/settings";
 import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
 import type { ImageInputs } from "./image-inputs";
-import { platformSlug } from "./platforms";
+import { slug } from "./slug";
 
 /** The inputs of one docker-build `Image`, as plain data. */
 export interface BuildPlan {
@@ -73,9 +73,9 @@ export function planBuilds(
     };
   }
   const builds = settings.platforms.map((platform) => ({
-    name: `${baseName}-${platformSlug(platform)}`,
+    name: `${baseName}-${slug(platform)}`,
     platforms: [platform],
-    tags: [qualify(`${releaseTag}-${platformSlug(platform)}`)],
+    tags: [qualify(`${releaseTag}-${slug(platform)}`)],
     ...common,
     ...planCache(settings.cache, { ...cacheScope, platform }),
   }));

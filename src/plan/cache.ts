@@ -1,5 +1,5 @@
 import type { CacheSettings, Variant } from "../inputs/settings";
-import { nameSlug, platformSlug } from "./platforms";
+import { slug } from "./slug";
 
 /** Plain-data forms of docker-build's CacheFrom/CacheTo inputs (one backend set per entry). */
 export type CacheFromEntry = { registry: { ref: string } } | { gha: { scope: string } } | { local: { src: string } };
@@ -31,7 +31,7 @@ const OTHER_VARIANT: Record<Variant, Variant> = { demo: "full", full: "demo" };
  * costs the next build time but must never fail a release.
  */
 export function planCache(settings: CacheSettings, scope: CacheScope): CachePlan {
-  const suffix = (variant: Variant) => `${variant}${scope.platform ? `-${platformSlug(scope.platform)}` : ""}`;
+  const suffix = (variant: Variant) => `${variant}${scope.platform ? `-${slug(scope.platform)}` : ""}`;
   const own = suffix(scope.variant);
   const other = suffix(OTHER_VARIANT[scope.variant]);
   switch (settings.type) {
@@ -47,7 +47,7 @@ export function planCache(settings: CacheSettings, scope: CacheScope): CachePlan
       };
     }
     case "gha": {
-      const scopeName = (name: string) => `${nameSlug(scope.imageName)}-${name}`;
+      const scopeName = (name: string) => `${slug(scope.imageName)}-${name}`;
       return {
         cacheFrom: [{ gha: { scope: scopeName(own) } }, { gha: { scope: scopeName(other) } }],
         cacheTo: [{ gha: { scope: scopeName(own), mode: "max", ignoreError: true } }],

@@ -8,9 +8,9 @@ import { type FloatingTagMode, type FloatingTagPlan, planFloatingTags } from "./
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
 import { type PinnedRelease, pinnedRelease } from "./pin";
-import { nameSlug, platformSlug } from "./platforms";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
+import { slug } from "./slug";
 import type { TagPlan } from "./tags";
 import type { ReleaseTargets } from "./targets";
 import type { ResolvedVersion } from "./version";
@@ -236,7 +236,7 @@ function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: str
   const { settings, source } = inputs;
   if (candidate.source !== "build") return { builds: [], indexes: [], buildTags: [] as string[] };
   const partial = settings.platforms
-    .map((platform) => `${releaseTag}-${platformSlug(platform)}`)
+    .map((platform) => `${releaseTag}-${slug(platform)}`)
     .filter((tag) => view.digests[tag]);
   if (settings.platforms.length > 1 && partial.length > 0) {
     throw new ReleaseConfigError(
@@ -338,7 +338,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     verdict,
   };
   const image = planImageInputs(settings, version, inputs.source);
-  const baseName = `${nameSlug(settings.imageName)}-${settings.variant}`;
+  const baseName = `${slug(settings.imageName)}-${settings.variant}`;
 
   const pin = pinOrGuards(context, image.labels);
   const candidate = candidateOf(context, pin);

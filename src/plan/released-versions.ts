@@ -1,7 +1,7 @@
 import { compare, SemVer } from "semver";
 import { KNOWN_PLATFORMS } from "../inputs/settings";
 import { versionText } from "../version-text";
-import { platformSlug } from "./platforms";
+import { slug } from "./slug";
 import { PLACEHOLDER, versionTagText } from "./tags";
 
 /**
@@ -18,7 +18,7 @@ export interface ReleasedVersion {
 }
 
 /** Per-platform build tags (`v1.4.0-linux-arm64`) are parts of a release, not releases of their own. */
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${platformSlug(platform)}`);
+const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
 
 /** The first tag template that names the version and nothing else, or undefined when there is none. */
 export function versionTemplateOf(templates: readonly string[]): string | undefined {

@@ -4,8 +4,8 @@ import type { PlanInputs } from "../inputs/release-inputs";
 import { KNOWN_PLATFORMS } from "../inputs/settings";
 import type { RegistryQuestions } from "../registry/view";
 import type { PinnedRelease } from "./pin";
-import { platformSlug } from "./platforms";
 import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
+import { slug } from "./slug";
 import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 
@@ -29,7 +29,7 @@ const RECENT_RELEASES = 5;
 
 /** Tags the stack writes for its own purposes: a template must never render one of them. */
 const CACHE_TAG_PREFIX = "buildcache-";
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${platformSlug(platform)}`);
+const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
 
 /**
  * A rendered tag that the stack also writes as a build cache (`buildcache-full`) or a per-platform
@@ -112,9 +112,7 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const versionTag = versionTemplate ? tagForVersion(versionTemplate, version.text) : undefined;
   const releaseTag = versionTag && tags.exact.includes(versionTag) ? versionTag : tags.exact[0];
   const platformTags =
-    settings.platforms.length > 1
-      ? settings.platforms.map((platform) => `${releaseTag}-${platformSlug(platform)}`)
-      : [];
+    settings.platforms.length > 1 ? settings.platforms.map((platform) => `${releaseTag}-${slug(platform)}`) : [];
   // A candidate run names the release users are on: one of the latest stable releases, found by digest.
   const recentReleases = (listed: readonly string[]) =>
     versionTemplate

@@ -110,10 +110,10 @@ describe("npm run plan", () => {
 
   it("names the stacks that exist when asked for one that does not", () => {
     const result = spawnSync(TSX, [CLI, "--stack", "nosuch"], { cwd: PROJECT_DIR, encoding: "utf8" });
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 2);
     assert.equal(
       result.stderr,
-      'error: --stack must name a stack of this project (demo, local, prod), got "nosuch": there is no Pulumi.nosuch.yaml\n',
+      'error: --stack must name a stack of this project (demo, local, prod), got "nosuch": there is no Pulumi.nosuch.yaml\nusage: npm run plan -- --stack <stack> [options] (--help for more)\n',
     );
   });
 

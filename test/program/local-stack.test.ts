@@ -29,7 +29,7 @@ after(() => {
   for (const dir of copies) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** The stand-in with its VERSION bumped, as the walkthrough's `echo 1.5.0 > …/VERSION` leaves it. */
+/** The stand-in with its VERSION bumped and committed, as the walkthrough's step 2 leaves it (a release refuses uncommitted changes). */
 function standInAt(version: string): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-standin-"));
   copies.push(copy);
@@ -122,7 +122,7 @@ describe("Pulumi.local.yaml", () => {
     const good = await registry.seed("v1.4.0", labelsOf(first));
     for (const tag of ["latest", "v1", "v1.4"]) await registry.seed(tag, labelsOf(first), "v1.4.0");
 
-    // echo 1.5.0 > examples/finsight-backend/VERSION && pulumi up --stack local
+    // echo 1.5.0 > …/VERSION && git commit -qm "Stand-in 1.5.0" …/VERSION && pulumi up --stack local
     const bumped = { ...registry.config, "finsight:context": standInAt("1.5.0") };
     const second = await runProgram({ stack: "local", config: bumped });
     assert.equal(second.error, undefined);

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { dockerSkip } from "../support/docker-engine";
 import { PROJECT_DIR } from "../support/program";
 
 /**
@@ -24,13 +25,7 @@ function docker(args: string[], timeout = 30_000) {
   return spawnSync("docker", args, { encoding: "utf8", timeout, env: { ...process.env, DOCKER_BUILDKIT: "0" } });
 }
 
-function whyNotRunnable(): string | undefined {
-  const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 10_000 });
-  if (info.status !== 0) return "no Docker engine answers (docker info failed)";
-  if (!existsSync(BUSYBOX)) return `${BUSYBOX} (Debian's busybox-static) is not installed`;
-  return undefined;
-}
-const skip = whyNotRunnable();
+const skip = dockerSkip({ busybox: true });
 
 /** Builds `tag` FROM scratch with the static busybox at /bin/busybox and the given command. */
 function buildImage(tag: string, command: string[], pageText?: string) {
@@ -110,8 +105,9 @@ function containersOf(image: string): string[] {
   return listing.stdout.split("\n").filter(Boolean);
 }
 
-describe("scripts/smoke-test.sh against a real container", { skip }, () => {
+describe("scripts/smoke-test.sh against a real container", () => {
   before(() => {
+    if (skip) return; // every test below is skipped with the reason
     // Like the demo backend, it only comes up with SKIP_ML=1.
     const serve = "exec /bin/busybox httpd -f -p 5002 -h /www";
     const needsSkipMl = `[ "$SKIP_ML" = 1 ] || { echo "SKIP_ML is not 1" >&2; exit 4; }; ${serve}`;
@@ -122,13 +118,14 @@ describe("scripts/smoke-test.sh against a real container", { skip }, () => {
   });
 
   after(() => {
+    if (skip) return;
     for (const image of Object.values(IMAGES)) {
       for (const id of containersOf(image)) docker(["rm", "--force", id]);
       docker(["rmi", "--force", image]);
     }
   });
 
-  it("passes when the image answers HTTP on port 5002, and removes its container", async () => {
+  it("passes when the image answers HTTP on port 5002, and removes its container", { skip }, async () => {
     const run = await runScript([IMAGES.answers, "SKIP_ML=1"], { SMOKE_TIMEOUT: "10" });
     assert.equal(run.status, 0, run.output);
     assert.match(run.output, new RegExp(`${IMAGES.answers} answered HTTP on port 5002 after \\d+ attempt`));
@@ -136,7 +133,7 @@ describe("scripts/smoke-test.sh against a real container", { skip }, () => {
     assert.deepEqual(containersOf(IMAGES.answers), []);
   });
 
-  it("passes the ENV=VALUE arguments to the container, and refuses anything else", async () => {
+  it("passes the ENV=VALUE arguments to the container, and refuses anything else", { skip }, async () => {
     const without = await runScript([IMAGES.answers], { SMOKE_TIMEOUT: "10" });
     assert.equal(without.status, 1, without.output);
     assert.match(without.output, /SKIP_ML is not 1/);
@@ -146,7 +143,7 @@ describe("scripts/smoke-test.sh against a real container", { skip }, () => {
     assert.deepEqual(containersOf(IMAGES.answers), []);
   });
 
-  it("fails within its timeout when nothing answers, shows the logs and removes the container", async () => {
+  it("fails within its timeout when nothing answers, shows the logs and removes the container", { skip }, async () => {
     const run = await runScript([IMAGES.silent], { SMOKE_TIMEOUT: "3" });
     assert.equal(run.status, 1, run.output);
     assert.match(run.output, /no HTTP answer on port 5002 within 3 s/);
@@ -155,7 +152,7 @@ describe("scripts/smoke-test.sh against a real container", { skip }, () => {
     assert.deepEqual(containersOf(IMAGES.silent), []);
   });
 
-  it("fails at once when the container stops, with its logs", async () => {
+  it("fails at once when the container stops, with its logs", { skip }, async () => {
     const run = await runScript([IMAGES.crashes], { SMOKE_TIMEOUT: "30" });
     assert.equal(run.status, 1, run.output);
     assert.match(run.output, /the container stopped before it answered on port 5002/);
@@ -164,7 +161,7 @@ describe("scripts/smoke-test.sh against a real container", { skip }, () => {
     assert.deepEqual(containersOf(IMAGES.crashes), []);
   });
 
-  it("removes the container when it is interrupted (a cancelled CI step)", async () => {
+  it("removes the container when it is interrupted (a cancelled CI step)", { skip }, async () => {
     const run = await runScript([IMAGES.silent], { SMOKE_TIMEOUT: "30" }, (pid) => process.kill(pid, "SIGTERM"));
     assert.equal(run.status, 143, run.output);
     assert.ok(run.seconds < 15, `took ${run.seconds} s`);
