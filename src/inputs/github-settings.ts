@@ -184,35 +184,31 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
     return undefined;
   }
 
-  const owner = typeof value.owner === "string" ? value.owner.trim() : value.owner;
-  if (typeof owner !== "string" || !LOGIN.test(owner)) {
-    problems.add(
-      invalidSetting(
-        `${SETTING}.owner`,
-        "the GitHub user or organization that owns the repository, such as acme",
-        value.owner ?? "",
-      ).message,
-    );
-  }
-  if (typeof value.repository !== "string" || !REPOSITORY.test(value.repository)) {
-    problems.add(
-      invalidSetting(
-        `${SETTING}.repository`,
-        "a repository name without its owner, such as finsight",
-        value.repository ?? "",
-      ).message,
-    );
-  }
-  const environment = value.environment ?? stack;
-  if (typeof environment !== "string" || !ENVIRONMENT.test(environment)) {
-    problems.add(
-      invalidSetting(
-        `${SETTING}.environment`,
-        "an environment name (1 to 255 characters, no , ; ' \" ` \\ /)",
-        environment,
-      ).message,
-    );
-  }
+  // Each text setting is checked on its own; a failed one is reported and stands as "" until the end.
+  const checked = (name: string, got: Json, pattern: RegExp, accepted: string): string => {
+    const trimmed = typeof got === "string" ? got.trim() : got;
+    if (typeof trimmed === "string" && pattern.test(trimmed)) return trimmed;
+    problems.add(invalidSetting(`${SETTING}.${name}`, accepted, got ?? "").message);
+    return "";
+  };
+  const owner = checked(
+    "owner",
+    value.owner,
+    LOGIN,
+    "the GitHub user or organization that owns the repository, such as acme",
+  );
+  const repository = checked(
+    "repository",
+    value.repository,
+    REPOSITORY,
+    "a repository name without its owner, such as finsight",
+  );
+  const environment = checked(
+    "environment",
+    value.environment ?? stack,
+    ENVIRONMENT,
+    "an environment name (1 to 255 characters, no , ; ' \" ` \\ /)",
+  );
   const reviewerConfig = objectAt(
     problems,
     `${SETTING}.reviewers`,
@@ -220,9 +216,19 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
     "an object with users and/or teams",
   );
   refuseUnknownKeys(problems, `${SETTING}.reviewers`, reviewerConfig, REVIEWER_KEYS);
-  const waitTimer = value.waitTimer ?? 0;
-  if (typeof waitTimer !== "number" || !Number.isInteger(waitTimer) || waitTimer < 0 || waitTimer > 43200) {
-    problems.add(invalidSetting(`${SETTING}.waitTimer`, "whole minutes from 0 to 43200 (30 days)", waitTimer).message);
+  const waitTimerValue = value.waitTimer ?? 0;
+  let waitTimer = 0;
+  if (
+    typeof waitTimerValue === "number" &&
+    Number.isInteger(waitTimerValue) &&
+    waitTimerValue >= 0 &&
+    waitTimerValue <= 43200
+  ) {
+    waitTimer = waitTimerValue;
+  } else {
+    problems.add(
+      invalidSetting(`${SETTING}.waitTimer`, "whole minutes from 0 to 43200 (30 days)", waitTimerValue).message,
+    );
   }
   const deployFrom = objectAt(
     problems,
@@ -249,14 +255,14 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
     }
   });
   const settings: GitHubSettings = {
-    owner: owner as string,
-    repository: value.repository as string,
-    environment: environment as string,
+    owner,
+    repository,
+    environment,
     users: reviewers(problems, "users", reviewerConfig.users),
     teams: reviewers(problems, "teams", reviewerConfig.teams),
     preventSelfReview:
       problems.check(() => flag(`${SETTING}.preventSelfReview`, value.preventSelfReview, false)) ?? false,
-    waitTimer: waitTimer as number,
+    waitTimer,
     branches: patternList(problems, `${SETTING}.deployFrom.branches`, deployFrom.branches),
     tags: patternList(problems, `${SETTING}.deployFrom.tags`, deployFrom.tags),
     secrets,

@@ -108,15 +108,16 @@ function render(template: string, uses: Placeholder[], facts: TagFacts): string 
     sha: facts.revision?.slice(0, 7),
     runId: facts.runId,
   };
-  for (const name of uses) {
-    if (values[name] === undefined) {
-      const source = name === "sha" ? "GITHUB_SHA or a git checkout as build context" : "GITHUB_RUN_ID";
-      throw new ReleaseConfigError(
-        `finsight:tags template ${JSON.stringify(template)} uses {{${name}}}, which needs ${source}, got none`,
-      );
-    }
-  }
-  const tag = template.replace(PLACEHOLDER, (_, name: Placeholder) => values[name] as string);
+  const placeholderValue = (name: Placeholder): string => {
+    const value = values[name];
+    if (value !== undefined) return value;
+    const source = name === "sha" ? "GITHUB_SHA or a git checkout as build context" : "GITHUB_RUN_ID";
+    throw new ReleaseConfigError(
+      `finsight:tags template ${JSON.stringify(template)} uses {{${name}}}, which needs ${source}, got none`,
+    );
+  };
+  for (const name of uses) placeholderValue(name);
+  const tag = template.replace(PLACEHOLDER, (_, name: Placeholder) => placeholderValue(name));
   if (!DOCKER_TAG.test(tag)) {
     throw invalidSetting(
       "finsight:tags",

@@ -59,10 +59,10 @@ export class ReleaseImage extends pulumi.ComponentResource {
       );
       images.set(buildName, image);
     }
-    const imageRef = (source: string) => {
-      const image = images.get(source);
-      if (!image) throw new Error(`index source ${source} is not among the planned builds`);
-      return image.ref;
+    const imageNamed = (build: string) => {
+      const image = images.get(build);
+      if (!image) throw new Error(`${build} is not among the planned builds`);
+      return image;
     };
     const indexes = args.indexes.map(
       (index) =>
@@ -70,7 +70,7 @@ export class ReleaseImage extends pulumi.ComponentResource {
           index.name,
           {
             tag: index.tag,
-            sources: index.sources.map(imageRef),
+            sources: index.sources.map((source) => imageNamed(source).ref),
             push: index.push,
             ...(login ? { registry: login } : {}),
           },
@@ -82,9 +82,7 @@ export class ReleaseImage extends pulumi.ComponentResource {
     if (args.candidate.source === "registry") candidateDigest = pulumi.output(args.candidate.digest);
     else if (args.builds.length > 0) {
       const releaseIndex = indexes.find((_, i) => args.indexes[i].tag === args.releaseTag);
-      candidateDigest = releaseIndex
-        ? releaseIndex.ref.apply(digestOf)
-        : (images.get(args.builds[0].name) as dockerbuild.Image).digest;
+      candidateDigest = releaseIndex ? releaseIndex.ref.apply(digestOf) : imageNamed(args.builds[0].name).digest;
     }
 
     const floating = args.floatingTags.map(
