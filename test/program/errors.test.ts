@@ -122,7 +122,8 @@ describe("bad input registers nothing", () => {
   for (const c of cases) {
     it(c.name, async () => {
       const env = c.env ?? (c.name === "no version from any source" ? {} : { RELEASE_VERSION: "1.4.0" });
-      const run = await runProgram({ stack: c.stack, config: c.config, env, secrets: c.secrets });
+      // Config errors stop the run before the registry is asked anything, so no registry is started.
+      const run = await runProgram({ stack: c.stack, config: c.config, env, secrets: c.secrets, offline: true });
       assertRefused(run, c.message);
     });
   }

@@ -124,6 +124,11 @@ export interface RunOptions {
   /** Fully qualified config keys to set as secrets. */
   secrets?: Record<string, string>;
   preview?: boolean;
+  /**
+   * For runs that must fail on their config before the registry is asked anything: no registry is
+   * started, and the stack points at a loopback port nothing listens on (a read would fail loudly).
+   */
+  offline?: boolean;
 }
 
 /** The type token Pulumi gives the FloatingTag dynamic resource (module "finsight", type "FloatingTag"). */
@@ -216,7 +221,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     return register(req, callback);
   };
 
-  const { registry, dockerConfig } = await testRegistry();
+  const { registry, dockerConfig } = options.offline
+    ? { registry: { host: "127.0.0.1:9" }, dockerConfig: path.join(os.tmpdir(), "finsight-no-docker-login") }
+    : await testRegistry();
   const { values } = readStackConfig(PROJECT_DIR, options.stack);
   const config: Record<string, string> = {
     ...values,
