@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { planForStack } from "../../src/cli/plan";
 import {
   assertRefused,
@@ -20,34 +20,15 @@ import {
   imagesOf,
   indexesOf,
   makeContext,
+  namespacedRegistry,
   PROJECT_DIR,
   type ProgramRun,
   runProgram,
   testRegistry,
 } from "../support/program";
-import { pushImage, tagDigest } from "../support/registry";
 
 const ENV = { RELEASE_VERSION: "1.4.0", SOURCE_DATE_EPOCH: "1795168800" };
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-let host = "";
-let namespaces = 0;
-before(async () => {
-  host = (await testRegistry()).registry.host;
-});
-
-/** A fresh namespace per test, so no test sees another's releases. */
-function stackRegistry() {
-  const namespace = `immutable${++namespaces}`;
-  const repositoryPath = `${namespace}/finsight-backend`;
-  return {
-    config: { "finsight:registry": `${host}/${namespace}` },
-    repository: `${host}/${repositoryPath}`,
-    seed: (tag: string, labels: Record<string, string> = {}) =>
-      pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${tag} ${JSON.stringify(labels)}` }),
-    digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
-  };
-}
 
 const scratch: string[] = [];
 after(() => {
@@ -71,7 +52,7 @@ const pushedTagsOf = (run: ProgramRun) => [
 
 describe("a release tag in the registry is never built or pushed again", () => {
   it("first release, then the same commit from a fresh clone elsewhere: 1 build and 1 push, then none", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext({ "Dockerfile.backend": "FROM scratch\n", "app.py": "print('finsight')\n" });
     const first = await runProgram({
       stack: "prod",
@@ -115,7 +96,7 @@ describe("a release tag in the registry is never built or pushed again", () => {
   });
 
   it("a new commit that changes the tree is refused, naming the tag, its digest and both source trees", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext({ "Dockerfile.backend": "FROM scratch\n", "app.py": "print('finsight')\n" });
     const first = await runProgram({
       stack: "prod",
@@ -147,7 +128,7 @@ describe("a release tag in the registry is never built or pushed again", () => {
   });
 
   it("retainOnDelete on every Image, Index and FloatingTag a multi-platform release registers", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const run = await runProgram({
       stack: "prod",
       env: ENV,
@@ -184,7 +165,7 @@ describe("a pushing build must be exactly its commit", () => {
   };
 
   it("a modified tracked file is refused in pulumi up, naming it; nothing is registered", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext(DOCKERIGNORE);
     fs.writeFileSync(path.join(context, "app.py"), "print('not committed')\n");
     const run = await runProgram({
@@ -201,7 +182,7 @@ describe("a pushing build must be exactly its commit", () => {
   });
 
   it("an untracked file the .dockerignore excludes is allowed; one it does not exclude is refused", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext(DOCKERIGNORE);
     const config = { ...registry.config, "finsight:context": context };
     fs.writeFileSync(path.join(context, "debug.log"), "local noise\n");
@@ -218,7 +199,7 @@ describe("a pushing build must be exactly its commit", () => {
   });
 
   it("Dockerfile.backend.dockerignore, when present, is the one that counts (as BuildKit applies it)", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext({
       ...DOCKERIGNORE,
       "Dockerfile.backend.dockerignore": "scratch/\n",
@@ -235,7 +216,7 @@ describe("a pushing build must be exactly its commit", () => {
   });
 
   it("a preview of a dirty context warns that pulumi up will refuse it, and still shows the build", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext(DOCKERIGNORE);
     fs.writeFileSync(path.join(context, "app.py"), "print('not committed')\n");
     fs.writeFileSync(path.join(context, "notes.txt"), "untracked\n");
@@ -255,7 +236,7 @@ describe("a pushing build must be exactly its commit", () => {
   });
 
   it("push=false builds a dirty context, with a note instead of a refusal", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = makeContext(DOCKERIGNORE);
     fs.writeFileSync(path.join(context, "app.py"), "print('not committed')\n");
     // finsight:github needs a pushed digest, so a local build runs without it.
@@ -290,7 +271,7 @@ describe("a pushing build must be exactly its commit", () => {
   });
 
   it("a context that is not a git checkout is refused when pushing", async () => {
-    const registry = stackRegistry();
+    const registry = await namespacedRegistry("immutable");
     const context = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-not-git-"));
     scratch.push(context);
     fs.writeFileSync(path.join(context, "Dockerfile.backend"), "FROM scratch\n");

@@ -5,63 +5,28 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { before, describe, it } from "node:test";
-import { floatingTagProvider } from "../../src/resources/floating-tag";
+import { describe, it } from "node:test";
 import {
   assertRefused,
   FLOATING_TAG_TYPE,
   floatingTagsOf,
   imagesOf,
   indexesOf,
+  namespacedRegistry,
   type ProgramRun,
   runProgram,
-  testRegistry,
 } from "../support/program";
-import { pushImage, REGISTRY_PASSWORD, REGISTRY_USER, tagDigest } from "../support/registry";
 
 const ENV = { RELEASE_VERSION: "1.4.0", SOURCE_DATE_EPOCH: "1795168800" };
 const VARIABLE_TYPE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable";
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-let host = "";
-let namespaces = 0;
-before(async () => {
-  host = (await testRegistry()).registry.host;
-});
-
 /** A fresh namespace per test, holding a promoted 1.3.2: latest, v1 and v1.3 at its digest. */
 async function registryWithPromoted132() {
-  const namespace = `promotion${++namespaces}`;
-  const repositoryPath = `${namespace}/finsight-backend`;
-  const seed = (tag: string, labels: Record<string, string> = {}, sameAs = tag) =>
-    pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${sameAs} ${JSON.stringify(labels)}` });
-  const promoted = await seed("v1.3.2");
-  for (const tag of ["latest", "v1", "v1.3"]) assert.equal(await seed(tag, {}, "v1.3.2"), promoted);
-  return {
-    config: { "finsight:registry": `${host}/${namespace}` },
-    repository: `${host}/${repositoryPath}`,
-    promoted,
-    seed,
-    digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
-    /** The manifest bytes a tag resolves to, as `docker pull` gets them. */
-    async manifest(tag: string): Promise<Buffer> {
-      const response = await fetch(`http://${host}/v2/${repositoryPath}/manifests/${tag}`, {
-        headers: {
-          authorization: `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64")}`,
-          accept: "application/vnd.oci.image.manifest.v1+json",
-        },
-      });
-      assert.equal(response.status, 200, `GET manifest ${tag}`);
-      return Buffer.from(await response.arrayBuffer());
-    },
-    /** Applies the run's floating tags to the registry, as `pulumi up` would through the provider. */
-    async apply(run: ProgramRun) {
-      for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
-        const { __provider, ...inputs } = tag.inputs;
-        await floatingTagProvider.create({ ...inputs, username: REGISTRY_USER, password: REGISTRY_PASSWORD });
-      }
-    },
-  };
+  const registry = await namespacedRegistry("promotion");
+  const promoted = await registry.seed("v1.3.2");
+  for (const tag of ["latest", "v1", "v1.3"]) assert.equal(await registry.seed(tag, {}, "v1.3.2"), promoted);
+  return { ...registry, promoted };
 }
 
 const variablesOf = (run: ProgramRun) =>
@@ -117,8 +82,7 @@ describe("finsight:promote=false: a candidate", () => {
   });
 
   it("with nothing promoted yet, imageRef is empty and the variable says so", async () => {
-    const namespace = `promotion${++namespaces}`;
-    const run = await candidateRun({ "finsight:registry": `${host}/${namespace}` });
+    const run = await candidateRun((await namespacedRegistry("promotion")).config);
     assert.equal(run.error, undefined);
     assert.equal(run.outputs.imageRef, "");
     assert.deepEqual(floatingTagsOf(run), {});

@@ -323,6 +323,17 @@ export async function namespacedRegistry(prefix: string) {
     seed: (tag: string, labels: Record<string, string> = {}, sameAs = tag) =>
       pushImage(host, repositoryPath, tag, { labels, content: `${namespace} ${sameAs} ${JSON.stringify(labels)}` }),
     digestOf: (tag: string) => tagDigest(host, repositoryPath, tag),
+    /** The manifest bytes a tag resolves to, as `docker pull` gets them. */
+    async manifest(tag: string): Promise<Buffer> {
+      const response = await fetch(`http://${host}/v2/${repositoryPath}/manifests/${tag}`, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64")}`,
+          accept: "application/vnd.oci.image.manifest.v1+json",
+        },
+      });
+      assert.equal(response.status, 200, `GET manifest ${tag}`);
+      return Buffer.from(await response.arrayBuffer());
+    },
     async apply(run: ProgramRun) {
       for (const tag of run.registered.filter((r) => r.type === FLOATING_TAG_TYPE)) {
         const { __provider, ...inputs } = tag.inputs;
