@@ -91,12 +91,20 @@ function clientFor(
 
 async function pointTag(props: TagProps): Promise<TagOuts> {
   const client = clientFor(props);
-  const manifest = await client.getManifest(props.source);
+  // Both read together (one round trip), by GET and hashed (manifestDigest never trusts a header),
+  // immediately before the write.
+  const [source, current] = await Promise.allSettled([
+    client.getManifest(props.source),
+    client.manifestDigest(props.tag),
+  ]);
+  // The source's failure first, whichever came back first: the same error every run.
+  if (source.status === "rejected") throw source.reason;
+  if (current.status === "rejected") throw current.reason;
+  const [manifest, previous] = [source.value, current.value];
   if (!manifest) {
     throw new Error(`${client.describe()} has no image ${props.source}, so tag ${props.tag} cannot point at it`);
   }
-  // Read by GET and hashed (manifestDigest never trusts a header), immediately before the write.
-  const previousDigest = (await client.manifestDigest(props.tag)) ?? "";
+  const previousDigest = previous ?? "";
   if (props.seenDigest !== undefined && previousDigest !== props.seenDigest && previousDigest !== manifest.digest) {
     // The registry has no conditional manifest PUT, so the window left is this one round trip.
     const seen = props.seenDigest || "no such tag";

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseGitHubSettings } from "../../src/inputs/github-settings";
 import { planGitHubEnvironment } from "../../src/plan/github-environment";
+import { assertNoLeaks } from "../support/leak-scanner";
 import { assertRefused, mockGitHubId, type ProgramRun, runProgram } from "../support/program";
 import { REGISTRY_PASSWORD, REGISTRY_USER } from "../support/registry";
 
@@ -143,7 +144,7 @@ describe("prod environment", () => {
       "PULUMI_ACCESS_TOKEN",
       "SLACK_WEBHOOK",
     ]);
-    assert.doesNotMatch(JSON.stringify(run.outputs), /s3cret|registry-test-password/);
+    assertNoLeaks({ outputs: JSON.stringify(run.outputs) }, [REGISTRY_PASSWORD, "pul-s3cret", "hook-s3cret"]);
   });
 
   it("GHCR logs in with the workflow token: a user name there adds no DOCKER_* secret", () => {

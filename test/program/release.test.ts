@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
+import { assertNoLeaks } from "../support/leak-scanner";
 import {
   defaultContext,
   FLOATING_TAG_TYPE,
@@ -135,7 +136,7 @@ describe("Pulumi.prod.yaml", () => {
       assert.deepEqual(tag.secretInputs, ["password"]);
       assert.equal(tag.inputs.username, REGISTRY_USER);
     }
-    assert.doesNotMatch(JSON.stringify(run.outputs), new RegExp(REGISTRY_PASSWORD));
+    assertNoLeaks({ outputs: JSON.stringify(run.outputs) }, [REGISTRY_PASSWORD]);
   });
 
   it("without stack credentials no password enters the state: pushes and tag moves use the docker login", async () => {

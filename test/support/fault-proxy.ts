@@ -4,11 +4,16 @@
  * on another loopback host (127.0.0.2) that stands for "another host": it records every request
  * that reaches it, with its Authorization header, so a test can show that nothing (or no
  * credential) went there. Both stop with the suite, including connections left hanging.
+ *
+ * `delayMs` holds every answer of the proxy back that long, as a distant registry would, and every
+ * request is timed so that `roundTrips()` can say how many answers the client waited for one after
+ * another (see there).
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { after, before } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { REGISTRY_PASSWORD, REGISTRY_USER } from "./registry";
 
 export type FaultMode =
@@ -47,7 +52,26 @@ export type FaultMode =
   /** Headers of a 200, then a body that never finishes. */
   | "hang-body"
   /** Manifest GETs by tag answer `fault.body` with its true digest (a consistent, malformed manifest). */
-  | "manifest-body";
+  | "manifest-body"
+  /**
+   * A request with an Authorization header gets 403 with a body that echoes the credentials it
+   * carried in every form (plain, JSON-escaped, base64 and base64url of the pair and of the password,
+   * URL- and form-encoded in lower case), the plain password starting at `fault.offset` characters.
+   */
+  | "echo-secrets-403"
+  /** tags/list answers `{"tags": "<offset filler><password>…"}`: a malformed answer that echoes the password. */
+  | "tags-echo-secrets"
+  /** tags/list answers `fault.tags` on one page. */
+  | "tags-list"
+  /** Requests whose path contains `fault.match` (every request without it) are read and never answered. */
+  | "hang-headers"
+  /** 401 with a Bearer realm on this proxy's `/token`, which never answers. */
+  | "token-hang"
+  /**
+   * The first `fault.times` requests (of `fault.method`, when given) answer `fault.status` (429 by
+   * default) with `Retry-After: fault.retryAfter` when given; later ones are forwarded.
+   */
+  | "retry-after";
 
 export interface Fault {
   mode: FaultMode;
@@ -57,12 +81,34 @@ export interface Fault {
   headOnly?: boolean;
   /** token-body, manifest-body: the body to answer. */
   body?: string;
+  /** echo-secrets-403, tags-echo-secrets: where the plain password starts in the body. */
+  offset?: number;
+  /** tags-list: the tags to list. */
+  tags?: unknown[];
+  /** hang-headers: only requests whose path contains this. */
+  match?: string;
+  /** retry-after: how many requests get the refusal. */
+  times?: number;
+  /** retry-after: only requests of this method. */
+  method?: string;
+  /** retry-after: the status (429 by default). */
+  status?: number;
+  /** retry-after: the Retry-After header, seconds or an HTTP date. */
+  retryAfter?: string;
 }
 
 export interface Sighting {
   method: string;
   url: string;
   authorization?: string;
+  /** When the request arrived and when its answer was sent, in ms (performance.now()). */
+  arrived: number;
+  answered?: number;
+  /**
+   * 1 + the largest depth among the requests whose answer had been sent before this one arrived: the
+   * number of answers the client may have waited for, one after another, before sending it.
+   */
+  depth: number;
 }
 
 export interface FaultProxy {
@@ -71,6 +117,14 @@ export interface FaultProxy {
   /** `127.0.0.2:<port>`: another host. */
   readonly elsewhere: string;
   fault: Fault;
+  /** Every answer of the proxy is held back this long (a registry at this round-trip time). */
+  delayMs: number;
+  /**
+   * Sequential round trips: the deepest request's depth. A request that arrives after an answer was
+   * sent is counted as waiting for it, whether or not it needed it, so this is an upper bound on the
+   * client's chain of dependent requests; requests in flight together share a depth.
+   */
+  roundTrips(): number;
   /** Requests the proxy received, in order. */
   readonly seen: Sighting[];
   /** Requests `elsewhere` received, in order. */
@@ -113,6 +167,33 @@ function forward(
     request.on("error", reject);
     request.end(body);
   });
+}
+
+/** What an Authorization header carried: the basic pair and its password, or a bearer token. */
+function echoedCredentials(authorization: string | undefined): { pair: string; password: string } | undefined {
+  if (authorization?.startsWith("Basic ")) {
+    const pair = Buffer.from(authorization.slice("Basic ".length), "base64").toString("utf8");
+    return { pair, password: pair.slice(pair.indexOf(":") + 1) };
+  }
+  if (authorization?.startsWith("Bearer ")) {
+    const token = authorization.slice("Bearer ".length);
+    return { pair: token, password: token };
+  }
+  return undefined;
+}
+
+/** A denial that quotes the credentials back in every form a careless or hostile server might. */
+function echoBody({ pair, password }: { pair: string; password: string }, offset: number): string {
+  const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase());
+  return [
+    `${"x".repeat(offset)}${password}`,
+    JSON.stringify({ errors: [{ code: "DENIED", detail: { pass: password, pair } }] }),
+    `basic=${Buffer.from(pair).toString("base64")}`,
+    `basicurl=${Buffer.from(pair).toString("base64url")}`,
+    `password64=${Buffer.from(password).toString("base64")}`,
+    `url=${lower(encodeURIComponent(password))}`,
+    `form=${lower(new URLSearchParams({ password }).toString())}`,
+  ].join("\n");
 }
 
 function readRequest(request: http.IncomingMessage): Promise<Buffer> {
@@ -158,13 +239,23 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy & { 
   const sockets = new Set<Socket>();
   const seen: Sighting[] = [];
   const seenElsewhere: Sighting[] = [];
-  const state: { fault: Fault } = { fault: { mode: "pass" } };
+  const state: { fault: Fault; delayMs: number; counted: number } = {
+    fault: { mode: "pass" },
+    delayMs: 0,
+    counted: 0,
+  };
   let host = "";
   let elsewhereHost = "";
 
   const elsewhere = http.createServer(async (request, response) => {
     const url = request.url ?? "/";
-    seenElsewhere.push({ method: request.method ?? "", url, authorization: request.headers.authorization });
+    seenElsewhere.push({
+      method: request.method ?? "",
+      url,
+      authorization: request.headers.authorization,
+      arrived: performance.now(),
+      depth: 0,
+    });
     if (url.startsWith("/token")) {
       return send(response, 200, { "content-type": "application/json" }, JSON.stringify({ token: ELSEWHERE_TOKEN }));
     }
@@ -191,7 +282,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy & { 
     const method = request.method ?? "GET";
     const url = request.url ?? "/";
     const authorization = request.headers.authorization;
-    seen.push({ method, url, authorization });
+    const arrived = performance.now();
+    const depth =
+      1 + Math.max(0, ...seen.filter((s) => s.answered !== undefined && s.answered <= arrived).map((s) => s.depth));
+    const sighting: Sighting = { method, url, authorization, arrived, depth };
+    seen.push(sighting);
+    response.on("finish", () => {
+      sighting.answered = performance.now();
+    });
     const { fault } = state;
     const path = new URL(url, "http://proxy").pathname;
     const isTags = path.endsWith("/tags/list");
@@ -199,8 +297,40 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy & { 
     const isBlob = path.includes("/blobs/");
     const body = await readRequest(request);
     const json = { "content-type": "application/json" };
+    if (state.delayMs > 0) await sleep(state.delayMs);
+    const echoed = echoedCredentials(authorization);
+    /** A 401 asking for a bearer token from this proxy's own `/token`. */
+    const challenge = () =>
+      send(response, 401, { "www-authenticate": `Bearer realm="http://${host}/token",service="proxy"` }, "");
     try {
       switch (fault.mode) {
+        case "echo-secrets-403":
+          if (echoed) return send(response, 403, json, echoBody(echoed, fault.offset ?? 0));
+          break;
+        case "tags-list":
+        case "tags-echo-secrets": {
+          // Answered here, whatever the registry holds: the repository need not exist upstream.
+          if (!isTags) break;
+          const name = path.slice("/v2/".length, -"/tags/list".length);
+          const tags =
+            fault.mode === "tags-list"
+              ? (fault.tags ?? [])
+              : `${"x".repeat(fault.offset ?? 0)}${echoed?.password ?? ""}`;
+          return send(response, 200, json, JSON.stringify({ name, tags }));
+        }
+        case "hang-headers":
+          if (fault.match === undefined || path.includes(fault.match)) return; // never answered
+          break;
+        case "token-hang":
+          if (path === "/token") return; // the token service never answers
+          if (!authorization?.startsWith("Bearer ")) return challenge();
+          break;
+        case "retry-after":
+          if ((fault.method === undefined || fault.method === method) && state.counted < (fault.times ?? 1)) {
+            state.counted++;
+            return send(response, fault.status ?? 429, fault.retryAfter ? { "retry-after": fault.retryAfter } : {}, "");
+          }
+          break;
         case "redirect-off-host":
           if (path !== "/v2/") return send(response, 307, { location: `http://${elsewhereHost}${url}` }, "");
           break;
@@ -216,8 +346,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy & { 
           break;
         case "token-realm-off-host":
           if (authorization !== `Bearer ${ELSEWHERE_TOKEN}`) {
-            const challenge = `Bearer realm="http://${elsewhereHost}/token",service="elsewhere"`;
-            return send(response, 401, { "www-authenticate": challenge }, "");
+            const elsewhereRealm = `Bearer realm="http://${elsewhereHost}/token",service="elsewhere"`;
+            return send(response, 401, { "www-authenticate": elsewhereRealm }, "");
           }
           return sendUpstream(
             response,
@@ -226,14 +356,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy & { 
           );
         case "token-body":
           if (path === "/token") return send(response, 200, json, fault.body ?? "");
-          if (!authorization?.startsWith("Bearer ")) {
-            return send(
-              response,
-              401,
-              { "www-authenticate": `Bearer realm="http://${host}/token",service="proxy"` },
-              "",
-            );
-          }
+          if (!authorization?.startsWith("Bearer ")) return challenge();
           return sendUpstream(
             response,
             await forward(upstream, method, url, { ...request.headers, authorization: upstreamBasic }, body),
@@ -330,11 +453,23 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy & { 
     },
     set fault(fault: Fault) {
       state.fault = fault;
+      state.counted = 0;
+    },
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(delayMs: number) {
+      state.delayMs = delayMs;
+    },
+    roundTrips() {
+      return Math.max(0, ...seen.map((sighting) => sighting.depth));
     },
     seen,
     seenElsewhere,
     reset() {
       state.fault = { mode: "pass" };
+      state.delayMs = 0;
+      state.counted = 0;
       seen.length = 0;
       seenElsewhere.length = 0;
     },
@@ -370,6 +505,15 @@ export function faultProxyForSuite(upstream: () => string): FaultProxy {
     },
     set fault(fault: Fault) {
       started().fault = fault;
+    },
+    get delayMs() {
+      return started().delayMs;
+    },
+    set delayMs(delayMs: number) {
+      started().delayMs = delayMs;
+    },
+    roundTrips() {
+      return started().roundTrips();
     },
     get seen() {
       return started().seen;

@@ -112,7 +112,21 @@ export interface ProgramRun {
   outputs: Record<string, unknown>;
   /** Messages the program sent to `pulumi.log.warn` (shown by the CLI as warnings). */
   warnings: string[];
+  /** Messages the program sent to `pulumi.log.info` (the plan's notes). */
+  infos: string[];
   error?: Error;
+}
+
+/**
+ * What the Pulumi CLI prints for an error the program throws, by the SDK's own rules
+ * (@pulumi/pulumi cmd/run/run.js): a RunError's message alone, anything else with its stack.
+ */
+export function printedError(error: unknown): string {
+  const { RunError } = require("@pulumi/pulumi/errors") as { RunError: { isInstance(e: unknown): boolean } };
+  const { defaultErrorMessage } = require("@pulumi/pulumi/cmd/run/error") as {
+    defaultErrorMessage(e: unknown): string;
+  };
+  return RunError.isInstance(error) ? (error as Error).message : defaultErrorMessage(error);
 }
 
 export interface RunOptions {
@@ -247,10 +261,14 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   Object.assign(process.env, options.env ?? {});
   delete require.cache[require.resolve(PROGRAM)];
   const warnings: string[] = [];
-  const log = pulumi.log as { warn: typeof pulumi.log.warn };
-  const warn = log.warn;
+  const infos: string[] = [];
+  const log = pulumi.log as { warn: typeof pulumi.log.warn; info: typeof pulumi.log.info };
+  const { warn, info } = log;
   log.warn = async (message: string) => {
     warnings.push(message);
+  };
+  log.info = async (message: string) => {
+    infos.push(message);
   };
   try {
     // index.ts exports an async function, as a Pulumi program may: the engine calls it and awaits it.
@@ -261,11 +279,12 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       if (value === undefined) continue;
       outputs[name] = pulumi.Output.isInstance(value) ? await settle(value) : value;
     }
-    return { registered, outputs, warnings };
+    return { registered, outputs, warnings, infos };
   } catch (error) {
-    return { registered, outputs: {}, warnings, error: error as Error };
+    return { registered, outputs: {}, warnings, infos, error: error as Error };
   } finally {
     log.warn = warn;
+    log.info = info;
     // Let every registration of this run reach the mock monitor before the next run replaces it.
     await pulumi.runtime.disconnect();
     if (savedDockerConfig === undefined) delete process.env.DOCKER_CONFIG;

@@ -14,7 +14,11 @@ import * as path from "node:path";
 import { after, before } from "node:test";
 
 export const REGISTRY_USER = "release-bot";
-export const REGISTRY_PASSWORD = "registry-test-password";
+/**
+ * Hostile on purpose: `:` (the basic pair's separator), `@` (a URL's userinfo end), `%` (a percent
+ * escape) and a newline (a header or log line break), so every encoding and cut of it is exercised.
+ */
+export const REGISTRY_PASSWORD = "Pa:ss@w%rd\nl2!Zq";
 
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */
@@ -305,4 +309,38 @@ export async function tagDigest(host: string, repository: string, tag: string): 
   if (response.status === 404) return undefined;
   if (response.status !== 200) throw new Error(`HEAD ${tag}: HTTP ${response.status}`);
   return response.headers.get("docker-content-digest") ?? undefined;
+}
+
+/**
+ * Many releases at once, as a long-lived repository holds them: one shared layer, and per tag its
+ * own config (labelled with the tag, so every digest differs) and manifest, a few tags at a time.
+ * Returns each tag's digest.
+ */
+export async function pushReleases(
+  host: string,
+  repository: string,
+  tags: readonly string[],
+): Promise<Record<string, string>> {
+  const layer = Buffer.from("finsight release history");
+  const layerDigest = await uploadBlob(host, repository, layer);
+  const digests: Record<string, string> = {};
+  const push = async (tag: string) => {
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: "amd64",
+        os: "linux",
+        config: { Labels: { "org.opencontainers.image.version": tag } },
+        rootfs: { type: "layers", diff_ids: [layerDigest] },
+      }),
+    );
+    const configDigest = await uploadBlob(host, repository, config);
+    digests[tag] = await putManifest(host, repository, tag, {
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: layerDigest, size: layer.length }],
+    });
+  };
+  for (let i = 0; i < tags.length; i += 16) await Promise.all(tags.slice(i, i + 16).map(push));
+  return digests;
 }
