@@ -12,6 +12,10 @@ export class ReleaseConfigError extends Error {
     super(message);
     this.name = "ReleaseConfigError";
     this.problems = problems;
+    // The Pulumi CLI prints a RunError's message alone and anything else with its stack trace
+    // (@pulumi/pulumi cmd/run/run.js). RunError.isInstance looks for this marker (so that it works
+    // across copies of the SDK); setting it keeps this module free of Pulumi and the output one line.
+    Object.defineProperty(this, "__pulumiRunError", { value: true });
   }
 }
 

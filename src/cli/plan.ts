@@ -68,6 +68,16 @@ const cacheText = (entry: object) =>
     .map(([type, fields]) => `${type} ${Object.values(fields as Record<string, unknown>)[0]}`)
     .join("");
 
+/** Up to this many released versions are listed one by one; more are summarised (--json lists them all). */
+const RELEASES_LISTED = 10;
+
+/** The released versions (oldest first): all of a few, or the count, the range and the newest of many. */
+function releasedText(released: readonly string[]): string {
+  if (released.length <= RELEASES_LISTED) return `released: ${list(released)}`;
+  const newest = released.slice(-5).join(", ");
+  return `${released.length} released versions from ${released[0]} to ${released.at(-1)}; newest: ${newest} (--json lists all)`;
+}
+
 const PHASES: Record<ReleasePlan["phase"], string> = {
   release: "release: build the candidate, push its exact tags and promote it in one run",
   candidate: "candidate: build and push the exact tags only; floating tags and FINSIGHT_BACKEND_IMAGE stay",
@@ -102,7 +112,7 @@ export function formatPlan(plan: ReleasePlan): string {
     [
       "registry",
       plan.registry.status === "read"
-        ? `read (${plan.registry.requests} requests), released: ${list(plan.registry.released)}`
+        ? `read (${plan.registry.requests} requests), ${releasedText(plan.registry.released)}`
         : `${plan.registry.status}: ${plan.registry.reason}`,
     ],
     ...plan.tags.skipped.map((skip): [string, string] => ["not tagged", `${skip.template}: ${skip.reason}`]),
@@ -227,7 +237,11 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
       process.stderr.write(`${error.problems.map((line) => `error: ${line}`).join("\n")}\n`);
       return 1;
     }
-    throw error;
+    // Anything else is a fault of this tool, still said in one line: a stack trace is no message.
+    process.stderr.write(
+      `error: ${String((error as Error)?.message ?? error).split("\n")[0]} (unexpected: please report it)\n`,
+    );
+    return 1;
   }
 }
 

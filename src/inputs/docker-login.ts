@@ -9,20 +9,68 @@ import type { RegistryCredentials } from "../registry/client";
  * the stack sets no finsight:registryUsername, so the registry reads and the floating tags use the
  * same login (docker/login-action in CI writes exactly this file). Supports the `auths` entries and
  * credential helpers (`credHelpers`, `credsStore`), as Docker's own keychain does.
+ *
+ * A config.json that is there but malformed is an error naming the file, the key and what is
+ * accepted, in one line and without its values (they are credentials); a missing one is anonymous
+ * access. Self-contained (no imports from the rest of the project at run time): the floating-tag
+ * provider, serialised by Pulumi into the state, reads the login with it.
  */
+
+/** A docker config.json that is not what `docker login` writes. */
+export class DockerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DockerConfigError";
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** What a value is, never what it holds: `a list`, `a number`, `null`. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
 export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): RegistryCredentials | undefined {
   const dir = env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), ".docker");
-  let config: {
-    auths?: Record<string, { auth?: string; username?: string; password?: string }>;
-    credHelpers?: Record<string, string>;
-    credsStore?: string;
-  };
+  const file = path.join(dir, "config.json");
+  const refuse = (key: string, accepted: string, got: string) =>
+    new DockerConfigError(
+      `${file}: ${key} must be ${accepted}, got ${got}; fix or remove the file (docker login writes it anew)`,
+    );
+  let text: string;
   try {
-    config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+    text = fs.readFileSync(file, "utf8");
   } catch {
     return undefined; // no docker login: anonymous access
   }
-  const helper = config.credHelpers?.[host] ?? config.credsStore;
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the text, which holds credentials: not repeated.
+    throw new DockerConfigError(`${file} is not JSON; fix or remove the file (docker login writes it anew)`);
+  }
+  if (!isRecord(config)) {
+    throw new DockerConfigError(`${file} must be a JSON object (as docker login writes it), got ${kindOf(config)}`);
+  }
+  const { auths, credHelpers, credsStore } = config;
+  if (auths !== undefined && !isRecord(auths)) {
+    throw refuse("auths", "a map of registry hosts to logins", kindOf(auths));
+  }
+  if (credHelpers !== undefined && !isRecord(credHelpers)) {
+    throw refuse("credHelpers", "a map of registry hosts to helper names", kindOf(credHelpers));
+  }
+  if (credsStore !== undefined && typeof credsStore !== "string") {
+    throw refuse("credsStore", "a helper name", kindOf(credsStore));
+  }
+  const helper = credHelpers?.[host] ?? credsStore;
+  if (helper !== undefined && typeof helper !== "string") {
+    throw refuse(`credHelpers[${JSON.stringify(host)}]`, "a helper name", kindOf(helper));
+  }
   if (helper) {
     try {
       const answer = execFileSync(`docker-credential-${helper}`, ["get"], {
@@ -32,20 +80,37 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
         stdio: ["pipe", "pipe", "ignore"],
         timeout: 10_000,
       });
-      const { Username, Secret } = JSON.parse(answer) as { Username?: string; Secret?: string };
-      if (Username && Secret) return { username: Username, password: Secret };
+      const { Username, Secret } = JSON.parse(answer) as { Username?: unknown; Secret?: unknown };
+      if (typeof Username === "string" && typeof Secret === "string" && Username && Secret) {
+        return { username: Username, password: Secret };
+      }
     } catch {
       // The helper has nothing for this host (or is missing): fall through to `auths`.
     }
   }
   // `docker login` files Docker Hub under its old index address.
   const keys = host === "docker.io" ? ["https://index.docker.io/v1/", host] : [host, `https://${host}`];
-  const entry = keys.map((key) => config.auths?.[key]).find((found) => found !== undefined);
-  if (entry?.auth) {
+  const key = keys.find((candidate) => auths?.[candidate] !== undefined);
+  if (key === undefined || !auths) return undefined;
+  const entry = auths[key];
+  const name = `auths[${JSON.stringify(key)}]`;
+  if (!isRecord(entry)) {
+    throw refuse(name, "an object with auth (base64 of user:password) or username and password", kindOf(entry));
+  }
+  if (entry.auth !== undefined && entry.auth !== "") {
+    if (typeof entry.auth !== "string") throw refuse(`${name}.auth`, "base64 of user:password", kindOf(entry.auth));
     const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
-    if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    if (colon <= 0) throw refuse(`${name}.auth`, "base64 of user:password", 'a value without ":" (not shown)');
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  if (entry?.username && entry.password) return { username: entry.username, password: entry.password };
+  for (const field of ["username", "password"] as const) {
+    if (entry[field] !== undefined && typeof entry[field] !== "string") {
+      throw refuse(`${name}.${field}`, "text", kindOf(entry[field]));
+    }
+  }
+  if (typeof entry.username === "string" && typeof entry.password === "string" && entry.username && entry.password) {
+    return { username: entry.username, password: entry.password };
+  }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { invalidSetting } from "../errors";
+import { invalidSetting, ReleaseConfigError } from "../errors";
 
 /**
  * Image names follow the grammar of distribution/reference (the parser Docker itself uses).
@@ -35,8 +35,26 @@ const REGISTRY_ACCEPTED =
  * (pulumi-docker-build #241), so a host is required: it has a dot or a port, or is `localhost`.
  * Host names are case-insensitive, so the host is kept lowercase: `GHCR.IO` is GHCR.
  */
+/**
+ * Whether a URL-like value carries a user or password before the host (`bot:secret@ghcr.io`,
+ * `https://user:pw@…`): a credential that would sit in the stack file in plaintext.
+ */
+export function holdsCredentials(value: string): boolean {
+  const text = value.trim();
+  const afterScheme = text.includes("://") ? text.slice(text.indexOf("://") + 3) : text;
+  return afterScheme.split("/")[0].includes("@");
+}
+
+/** Refuses a value with credentials inside, without repeating any of it (a pull-request comment may show the message). */
+export function credentialsInside(setting: string): ReleaseConfigError {
+  return new ReleaseConfigError(
+    `${setting} must not hold credentials (user or password before @): set finsight:registryUsername and the secret finsight:registryPassword, or use docker login; got a value with credentials (not shown)`,
+  );
+}
+
 export function parseRegistry(setting: string, value: string | undefined): RegistryLocation {
   const text = value?.trim() ?? "";
+  if (holdsCredentials(text)) throw credentialsInside(setting);
   if (text === "" || text.includes("://")) throw invalidSetting(setting, REGISTRY_ACCEPTED, value ?? "");
   const [rawHost, ...path] = text.replace(/\/+$/, "").split("/");
   const host = rawHost.toLowerCase();

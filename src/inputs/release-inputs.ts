@@ -1,8 +1,9 @@
+import { ReleaseConfigError } from "../errors";
 import type { RegistryAccess } from "../registry/client";
-import { dockerCredentials } from "./docker-login";
+import { DockerConfigError, dockerCredentials } from "./docker-login";
 import { type ReleaseEnvironment, readReleaseEnvironment } from "./process-env";
 import { type ConfigInput, parseSettings, type ReleaseSettings } from "./settings";
-import { readSourceFacts, type SourceFacts } from "./source-facts";
+import { readSourceFacts, type SourceFacts, versionFileConsulted } from "./source-facts";
 
 /** Everything the planner reads, gathered once at the edge; the plan is a pure function of it. */
 export interface PlanInputs {
@@ -42,16 +43,24 @@ export function assembleInputs(options: AssembleOptions): AssembledInputs {
     : parsed;
   const env = readReleaseEnvironment(options.processEnv);
   const { repository } = settings;
-  const credentials =
-    settings.registryUsername && options.registryPassword
-      ? { username: settings.registryUsername, password: options.registryPassword }
-      : dockerCredentials(repository.host, options.processEnv);
+  let credentials: RegistryAccess["credentials"];
+  try {
+    credentials =
+      settings.registryUsername && options.registryPassword
+        ? { username: settings.registryUsername, password: options.registryPassword }
+        : dockerCredentials(repository.host, options.processEnv);
+  } catch (error) {
+    if (error instanceof DockerConfigError) throw new ReleaseConfigError(error.message);
+    throw error;
+  }
   return {
     inputs: {
       stack: options.stack,
       settings,
       env,
-      source: readSourceFacts(settings.context, env, settings.dockerfile),
+      source: readSourceFacts(settings.context, env, settings.dockerfile, {
+        readVersionFile: versionFileConsulted(settings.version, env),
+      }),
       preview: options.preview,
     },
     registryAccess: {
@@ -59,6 +68,7 @@ export function assembleInputs(options: AssembleOptions): AssembledInputs {
       repository: repository.path,
       insecure: settings.registryInsecure,
       tokenRealmHosts: settings.registryTokenHosts,
+      deadlineMs: settings.registryDeadline * 1000,
       ...(credentials ? { credentials } : {}),
     },
   };

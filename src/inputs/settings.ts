@@ -5,6 +5,8 @@ import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../err
 import { versionText } from "../version-text";
 import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
 import {
+  credentialsInside,
+  holdsCredentials,
   type ImageRepository,
   imageRepository,
   parseRegistry,
@@ -79,6 +81,8 @@ export interface ReleaseSettings {
   registryInsecure: boolean;
   /** Token-service hosts, besides the registry's own, that may receive the registry credentials. */
   registryTokenHosts: string[];
+  /** Seconds the run's whole registry read may take (connections, retries and waits included). */
+  registryDeadline: number;
   /** OCI labels that only the stack can know. */
   sourceUrl?: string;
   licenses?: string;
@@ -113,6 +117,7 @@ export const CONFIG_KEYS = [
   "allowDowngrade",
   "registryInsecure",
   "registryTokenHosts",
+  "registryDeadline",
   ...OBJECT_CONFIG_KEYS,
 ] as const;
 
@@ -239,6 +244,7 @@ function parseCredentials(raw: ConfigInput, hasRegistryPassword: boolean): strin
 
 function parseSourceUrl(raw: ConfigInput): string | undefined {
   const url = optionalText(raw, "sourceUrl");
+  if (url !== undefined && holdsCredentials(url)) throw credentialsInside(key("sourceUrl"));
   if (url !== undefined && !/^https:\/\/\S+$/.test(url)) {
     throw invalidSetting(key("sourceUrl"), "an https:// URL of the application's source repository", url);
   }
@@ -267,6 +273,7 @@ export function parsePin(pin: string): string {
 function parseTokenHosts(raw: ConfigInput): string[] {
   const hosts = configList(raw, "registryTokenHosts") ?? [];
   for (const host of hosts) {
+    if (holdsCredentials(host)) throw credentialsInside(key("registryTokenHosts"));
     if (!/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?$/.test(host.toLowerCase())) {
       throw invalidSetting(
         key("registryTokenHosts"),
@@ -276,6 +283,29 @@ function parseTokenHosts(raw: ConfigInput): string[] {
     }
   }
   return hosts.map((host) => host.toLowerCase());
+}
+
+/** Whole seconds, from 1 to an hour: the bound on one run's whole registry read. */
+function parseRegistryDeadline(raw: ConfigInput): number {
+  const text = raw.values[key("registryDeadline")]?.trim() ?? "";
+  const seconds = Number(text);
+  if (!/^\d+$/.test(text) || seconds < 1 || seconds > 3600) {
+    throw invalidSetting(
+      key("registryDeadline"),
+      "whole seconds from 1 to 3600 for the whole registry read",
+      raw.values[key("registryDeadline")] ?? "",
+    );
+  }
+  return seconds;
+}
+
+/** The check resolveVersion makes of finsight:version (strict semver, a `v` allowed), with its message. */
+function checkConfiguredVersion(text: string): void {
+  try {
+    new SemVer(text.trim());
+  } catch {
+    throw invalidSetting(key("version"), "a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1", text);
+  }
 }
 
 function parsePromoteDigest(raw: ConfigInput): string | undefined {
@@ -412,10 +442,14 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
     registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
     registryTokenHosts: problems.check(() => parseTokenHosts(raw)),
+    registryDeadline: problems.check(() => parseRegistryDeadline(raw)),
     sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };
   for (const line of combinationProblems(raw, settings)) problems.add(line);
+  // A bad finsight:version joins the other settings' problems when there are any. Alone it is left
+  // to releaseTargets, which reports it together with the tag templates' problems.
+  if (problems.count > 0 && versionText) problems.check(() => checkConfiguredVersion(versionText));
   problems.throwIfAny();
   // Every step that could fail has succeeded, so no field is undefined by failure.
   return settings as ReleaseSettings;

@@ -1,9 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
 import { invalidSetting } from "../errors";
+import { readContextFile } from "./context-file";
 import type { ReleaseEnvironment } from "./process-env";
+
+/** A version is a line; anything near this size is not one. */
+export const VERSION_FILE_MAX_BYTES = 1024;
+/** Ignore files list patterns; a megabyte of them is already absurd. */
+const IGNORE_FILE_MAX_BYTES = 1024 * 1024;
 
 /** What the build context and the environment say about the source being released. */
 export interface SourceFacts {
@@ -53,11 +59,30 @@ const paths = (output: string | undefined) => (output ?? "").split("\0").filter(
  * Matched with @balena/dockerignore, which implements Docker's own pattern rules.
  */
 function buildIgnores(context: string, dockerfile: string): (file: string) => boolean {
-  const candidates = [path.join(context, `${dockerfile}.dockerignore`), path.join(context, ".dockerignore")];
-  const file = candidates.find((candidate) => existsSync(candidate));
   const rules = dockerignore();
-  if (file) rules.add(readFileSync(file, "utf8").split(/\r?\n/));
+  for (const candidate of [`${dockerfile}.dockerignore`, ".dockerignore"]) {
+    const text = readContextFile(context, candidate, "ignore file", IGNORE_FILE_MAX_BYTES);
+    if (text === undefined) continue;
+    rules.add(text.split(/\r?\n/));
+    break;
+  }
   return (entry: string) => rules.ignores(entry);
+}
+
+/**
+ * Whether the VERSION file is consulted at all: only when no earlier source names the version
+ * (finsight:version or --version, RELEASE_VERSION, a pushed tag), in resolveVersion's order. A file
+ * that is not read can neither block the run nor leak into a message.
+ */
+export function versionFileConsulted(
+  configured: { text: string } | undefined,
+  env: Pick<ReleaseEnvironment, "RELEASE_VERSION" | "GITHUB_REF_TYPE" | "GITHUB_REF_NAME">,
+): boolean {
+  return !(
+    configured?.text.trim() ||
+    env.RELEASE_VERSION?.trim() ||
+    (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim())
+  );
 }
 
 /**
@@ -69,11 +94,14 @@ export function readSourceFacts(
   context: string,
   env: ReleaseEnvironment,
   dockerfile = "Dockerfile.backend",
+  options: { readVersionFile?: boolean } = {},
 ): SourceFacts {
   const contextExists = existsSync(context);
   const facts: SourceFacts = { contextExists, uncommitted: [] };
-  const versionPath = path.join(context, "VERSION");
-  if (existsSync(versionPath)) facts.versionFile = { path: versionPath, content: readFileSync(versionPath, "utf8") };
+  if (options.readVersionFile ?? true) {
+    const content = readContextFile(context, "VERSION", "VERSION file", VERSION_FILE_MAX_BYTES);
+    if (content !== undefined) facts.versionFile = { path: path.join(context, "VERSION"), content };
+  }
 
   const isCheckout = contextExists && git(context, ["rev-parse", "--show-toplevel"]) !== undefined;
   const head = isCheckout ? git(context, ["rev-parse", "--verify", "-q", "HEAD"])?.trim() : undefined;

@@ -15,9 +15,45 @@ type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string
 
 const asConfigString = (value: YamlValue): string => (typeof value === "string" ? value : JSON.stringify(value));
 
+/** What a YAML value is, never what it holds (a stack file may hold encrypted secrets). */
+function kindOf(value: YamlValue | undefined): string {
+  if (value === null || value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "a map" : `a ${typeof value}`;
+}
+
+const isMap = (value: YamlValue | undefined): value is { [key: string]: YamlValue } =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A project or stack file as a map, or one line naming the file, where it is wrong and what is accepted. */
 function readYaml(file: string): Record<string, YamlValue> {
-  const document = parse(readFileSync(file, "utf8")) as Record<string, YamlValue> | null;
-  return document ?? {};
+  const name = path.basename(file);
+  let document: YamlValue;
+  try {
+    document = parse(readFileSync(file, "utf8")) as YamlValue;
+  } catch (error) {
+    // The parser's first line says where (line and column); the lines after it quote the file.
+    const where = String((error as Error).message)
+      .split("\n")[0]
+      .replace(/:$/, "");
+    throw new ReleaseConfigError(`${name} is not valid YAML (${where}): fix the file`);
+  }
+  if (document === null || document === undefined) return {};
+  if (!isMap(document)) {
+    throw new ReleaseConfigError(`${name} must be a map with a config: key, got ${kindOf(document)}`);
+  }
+  const config = document.config;
+  if (config !== undefined && config !== null && !isMap(config)) {
+    throw new ReleaseConfigError(`${name}: config must be a map of keys to values, got ${kindOf(config)}`);
+  }
+  for (const [key, value] of Object.entries(isMap(config) ? config : {})) {
+    if (isMap(value) && "secure" in value && typeof value.secure !== "string") {
+      throw new ReleaseConfigError(
+        `${name}: config.${key}.secure must be the encrypted text pulumi config set --secret writes, got ${kindOf(value.secure)}`,
+      );
+    }
+  }
+  return document;
 }
 
 export function stackFileOf(projectDir: string, stack: string): string {

@@ -51,9 +51,21 @@ function parse(setting: string, value: string, source: VersionSource): ResolvedV
 }
 
 /**
+ * Why a file's content may not be quoted in a message (someone else's checkout: it may hold anything,
+ * a terminal escape included), or undefined when it is short and printable.
+ */
+function unquotableContent(content: string): string | undefined {
+  const bytes = Buffer.byteLength(content, "utf8");
+  if (!/^[\x20-\x7e]*$/.test(content.trim())) return `${bytes} bytes with unprintable characters`;
+  if (content.trim().length > 64) return `${bytes} bytes that are not a version`;
+  return undefined;
+}
+
+/**
  * The first source that is set wins: stack config, then `RELEASE_VERSION`, then the pushed
  * tag of a CI run, then the VERSION file. A source that is set but invalid is an error, never
- * skipped, so a typo cannot silently release another version.
+ * skipped, so a typo cannot silently release another version. (versionFileConsulted in
+ * inputs/source-facts.ts follows the same order, so VERSION is not even read when it cannot win.)
  */
 export function resolveVersion(inputs: VersionInputs): ResolvedVersion {
   const { configured, env, versionFile, fallback } = inputs;
@@ -64,8 +76,16 @@ export function resolveVersion(inputs: VersionInputs): ResolvedVersion {
   if (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim()) {
     return parse("GITHUB_REF_NAME (the pushed tag)", env.GITHUB_REF_NAME, "git tag");
   }
-  if (versionFile?.content.trim())
-    return parse(`VERSION file ${versionFile.path}`, versionFile.content, "VERSION file");
+  if (versionFile?.content.trim()) {
+    const setting = `VERSION file ${versionFile.path}`;
+    try {
+      return parse(setting, versionFile.content, "VERSION file");
+    } catch (error) {
+      const unquotable = unquotableContent(versionFile.content);
+      if (unquotable) throw new ReleaseConfigError(`${setting} must be ${ACCEPTED}, got ${unquotable} (not shown)`);
+      throw error;
+    }
+  }
   if (fallback) return parse("finsight:pin", fallback, "pin");
   throw new ReleaseConfigError(
     `finsight:version must be ${ACCEPTED}, got no version from any source: set finsight:version, RELEASE_VERSION, push a tag vX.Y.Z (GITHUB_REF_TYPE=tag), or add a VERSION file at the root of the build context${versionFile ? ` (${versionFile.path} is empty)` : ""}`,

@@ -60,3 +60,58 @@ describe("docker login credentials (the same login the docker-build push uses)",
     assert.equal(dockerCredentials("ghcr.io", { DOCKER_CONFIG: path.join(os.tmpdir(), "finsight-none") }), undefined);
   });
 });
+
+describe("a malformed docker config: one line naming the file, the key and what is accepted", () => {
+  /** A docker config directory holding exactly `text` as config.json. */
+  const rawConfig = (text: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-docker-"));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, "config.json"), text);
+    return dir;
+  };
+  const secretAuth = Buffer.from("nocolon-ghp_secretvalue").toString("base64");
+  const cases: Array<[string, string, RegExp]> = [
+    ["null", "null", /config\.json must be a JSON object \(as docker login writes it\), got null/],
+    ["not JSON", '{"auths": {"ghcr.io": {"auth": "c2VjcmV0"', /config\.json is not JSON/],
+    ["auths a list", '{"auths": []}', /config\.json: auths must be a map of registry hosts to logins, got a list/],
+    [
+      "an entry that is a string",
+      '{"auths": {"ghcr.io": "c2VjcmV0"}}',
+      /config\.json: auths\["ghcr\.io"\] must be an object with auth \(base64 of user:password\) or username and password, got a string/,
+    ],
+    [
+      "auth a number",
+      '{"auths": {"ghcr.io": {"auth": 5}}}',
+      /config\.json: auths\["ghcr\.io"\]\.auth must be base64 of user:password, got a number/,
+    ],
+    [
+      "auth without a colon",
+      JSON.stringify({ auths: { "ghcr.io": { auth: secretAuth } } }),
+      /config\.json: auths\["ghcr\.io"\]\.auth must be base64 of user:password, got a value without ":" \(not shown\)/,
+    ],
+    [
+      "credHelpers a list",
+      '{"credHelpers": ["x"]}',
+      /config\.json: credHelpers must be a map of registry hosts to helper names, got a list/,
+    ],
+    ["credsStore a number", '{"credsStore": 5}', /config\.json: credsStore must be a helper name, got a number/],
+  ];
+  for (const [name, text, message] of cases) {
+    it(name, () => {
+      const dir = rawConfig(text);
+      assert.throws(
+        () => dockerCredentials("ghcr.io", { DOCKER_CONFIG: dir }),
+        (error: Error) => {
+          assert.equal(error.name, "DockerConfigError", error.stack);
+          assert.ok(error.message.startsWith(path.join(dir, "config.json")), error.message);
+          assert.match(error.message, message);
+          assert.doesNotMatch(error.message, /\n/);
+          for (const secret of ["c2VjcmV0", "secret", secretAuth, "ghp_secretvalue"]) {
+            assert.ok(!error.message.includes(secret), `the message shows ${secret}: ${error.message}`);
+          }
+          return true;
+        },
+      );
+    });
+  }
+});

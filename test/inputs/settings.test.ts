@@ -247,3 +247,55 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
     for (const line of problems) assert.doesNotMatch(line, /hunter2/);
   });
 });
+
+describe("parseSettings: credentials inside a URL-like setting are refused without being shown", () => {
+  const cases: Array<[string, string]> = [
+    ["finsight:registry", "bot:s3cr3tPa55@ghcr.io/acme"],
+    ["finsight:registry", "https://bot:s3cr3tPa55@ghcr.io/acme"],
+    ["finsight:registry", "bot@ghcr.io/acme"],
+    ["finsight:cacheRef", "bot:s3cr3tPa55@ghcr.io/acme/cache"],
+    ["finsight:sourceUrl", "https://bot:s3cr3tPa55@github.com/acme/finsight"],
+    ["finsight:registryTokenHosts", '["bot:s3cr3tPa55@auth.example.com"]'],
+  ];
+  for (const [key, value] of cases) {
+    it(`${key}=${value.replace("s3cr3tPa55", "…")}`, () => {
+      const problems = problemsOf({ [key]: value });
+      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.match(
+        problems[0],
+        new RegExp(
+          `^${key} must not hold credentials \\(user or password before @\\): set finsight:registryUsername and the secret finsight:registryPassword, or use docker login; got a value with credentials \\(not shown\\)`,
+        ),
+      );
+      assert.doesNotMatch(problems[0], /s3cr3t|bot/);
+    });
+  }
+});
+
+describe("parseSettings: every problem of the run at once", () => {
+  it("a bad finsight:version is reported with the other bad settings, not in a second run", () => {
+    const problems = problemsOf({ "finsight:version": "1.4", "finsight:variant": "ful", "finsight:push": "yes" });
+    assert.deepEqual(problems.map((line) => line.split(" ")[0]).sort(), [
+      "finsight:push",
+      "finsight:variant",
+      "finsight:version",
+    ]);
+    assert.ok(
+      problems.some((line) =>
+        line.startsWith('finsight:version must be a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1, got "1.4"'),
+      ),
+    );
+  });
+});
+
+describe("parseSettings: finsight:registryDeadline", () => {
+  it("defaults to 120 seconds (Pulumi.yaml) and takes whole seconds up to an hour", () => {
+    assert.equal(parse({}).registryDeadline, 120);
+    assert.equal(parse({ "finsight:registryDeadline": "30" }).registryDeadline, 30);
+    for (const bad of ["0", "-5", "1.5", "3601", "soon", ""]) {
+      assert.deepEqual(problemsOf({ "finsight:registryDeadline": bad }), [
+        `finsight:registryDeadline must be whole seconds from 1 to 3600 for the whole registry read, got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+});

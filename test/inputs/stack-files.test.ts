@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { readdirSync, readFileSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { CONFIG_KEYS, OBJECT_CONFIG_KEYS, SECRET_CONFIG_KEYS } from "../../src/inputs/settings";
+import { readStackConfig } from "../../src/inputs/stack-files";
 import { PROJECT_DIR } from "../support/program";
 
 const project = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"));
@@ -63,6 +66,56 @@ describe("shipped stack files", () => {
           value === undefined || (typeof value === "object" && value !== null && "secure" in value),
           `${file}: finsight:${key} must be secure`,
         );
+      }
+    });
+  }
+});
+
+describe("a malformed stack file: one line naming the file, the key and what is accepted", () => {
+  const project = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-project-"));
+    fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    return dir;
+  };
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "not YAML",
+      "config:\n  finsight:variant: [demo\n",
+      /Pulumi\.broken\.yaml is not valid YAML \(.*line \d+, column \d+/,
+    ],
+    ["a list at the top", "- config\n", /Pulumi\.broken\.yaml must be a map with a config: key, got a list/],
+    [
+      "config a list",
+      "config:\n  - finsight:variant\n",
+      /Pulumi\.broken\.yaml: config must be a map of keys to values, got a list/,
+    ],
+    [
+      "config a string",
+      "config: finsight:variant=demo\n",
+      /Pulumi\.broken\.yaml: config must be a map of keys to values, got a string/,
+    ],
+    [
+      "a secure value that is not text",
+      "config:\n  finsight:registryPassword:\n    secure: [1]\n",
+      /Pulumi\.broken\.yaml: config\.finsight:registryPassword\.secure must be the encrypted text pulumi config set --secret writes, got a list/,
+    ],
+  ];
+  for (const [name, text, message] of cases) {
+    it(name, () => {
+      const dir = project();
+      try {
+        fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), text);
+        assert.throws(
+          () => readStackConfig(dir, "broken"),
+          (error: Error) => {
+            assert.equal(error.name, "ReleaseConfigError", error.stack);
+            assert.match(error.message, message);
+            assert.doesNotMatch(error.message, /\n/);
+            return true;
+          },
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     });
   }
