@@ -38,7 +38,7 @@ export = async () => {
     floatingTags: plan.floatingTags,
     served: plan.served,
     insecure: plan.registryInsecure,
-    tokenRealmHosts: plan.registryTokenHosts,
+    registryTokenHosts: plan.registryTokenHosts,
     ...(login ? { login } : {}),
   });
   resolveServedRef(image.servedRef);

@@ -28,7 +28,11 @@ const CONFIGURATIONS: Configuration[] = [
   { name: "zero-major", args: ["--version", "0.4.2"] },
   { name: "pin-offline", args: ["-c", "finsight:pin=1.3.2"] },
   { name: "two-platforms", args: ["--version", "1.4.0", "-c", 'finsight:platforms=["linux/amd64","linux/arm64"]'] },
-  { name: "custom-templates", args: ["--version", "1.4.0", "-c", 'finsight:tags=["v{{version}}","sha-{{sha}}","stable"]'], env: { GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" } },
+  {
+    name: "custom-templates",
+    args: ["--version", "1.4.0", "-c", 'finsight:tags=["v{{version}}","sha-{{sha}}","stable"]'],
+    env: { GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" },
+  },
   { name: "candidate", args: ["--version", "1.5.0"], env: { FINSIGHT_PHASE: "candidate" }, registry: true },
   { name: "promote-digest", args: ["--version", "1.4.0"], env: { FINSIGHT_PROMOTE_DIGEST: "" }, registry: true },
   { name: "registry-release", args: ["--version", "1.5.0"], registry: true },
@@ -50,7 +54,9 @@ async function main(): Promise<void> {
       const repository = `snap-${stack}/finsight-backend`;
       const digests: Record<string, string> = {};
       for (const version of ["1.3.2", "1.4.0"]) {
-        digests[version] = await pushImage(registry.host, repository, `${prefix}v${version}`, { content: `${stack} ${version}` });
+        digests[version] = await pushImage(registry.host, repository, `${prefix}v${version}`, {
+          content: `${stack} ${version}`,
+        });
       }
       for (const floating of stack === "prod" ? ["latest", "v1", "v1.4"] : ["demo"]) {
         await pushImage(registry.host, repository, floating, { content: `${stack} 1.4.0` });
@@ -62,7 +68,8 @@ async function main(): Promise<void> {
       for (const configuration of CONFIGURATIONS) {
         const args = ["src/cli/plan.ts", "--stack", stack, "--json", ...configuration.args];
         const env: Record<string, string> = { ...(process.env as Record<string, string>), DOCKER_CONFIG: dockerConfig };
-        for (const name of ["RELEASE_VERSION", "GITHUB_REF_TYPE", "GITHUB_REF_NAME", "GITHUB_SHA", "GITHUB_RUN_ID"]) delete env[name];
+        for (const name of ["RELEASE_VERSION", "GITHUB_REF_TYPE", "GITHUB_REF_NAME", "GITHUB_SHA", "GITHUB_RUN_ID"])
+          delete env[name];
         for (const [name, value] of Object.entries(configuration.env ?? {})) {
           env[name] = name === "FINSIGHT_PROMOTE_DIGEST" ? seeded[stack]["1.4.0"] : value;
         }
@@ -74,9 +81,17 @@ async function main(): Promise<void> {
           delete env.FINSIGHT_PROMOTE_DIGEST;
         }
         if (configuration.registry) args.push("--registry", "-c", `finsight:registry=${registry.host}/snap-${stack}`);
-        const run = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), args, { cwd: ROOT, env, encoding: "utf8", timeout: 60_000 });
+        const run = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), args, {
+          cwd: ROOT,
+          env,
+          encoding: "utf8",
+          timeout: 60_000,
+        });
         const text = `${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ""}\n--- exit ${run.status}\n`;
-        fs.writeFileSync(path.join(out, `${stack}-${configuration.name}.txt`), text.split(registry.host).join("REGISTRY"));
+        fs.writeFileSync(
+          path.join(out, `${stack}-${configuration.name}.txt`),
+          text.split(registry.host).join("REGISTRY"),
+        );
       }
     }
     process.stdout.write(`${CONFIGURATIONS.length * 2} plans written to ${out}\n`);

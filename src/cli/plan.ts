@@ -5,12 +5,13 @@
  * `--registry` reads the registry (with the ambient docker login) as `pulumi up` does.
  */
 import { parseArgs } from "node:util";
-import { ReleaseConfigError } from "../errors";
 import { assembleInputs } from "../inputs/release-inputs";
 import { listStacks, projectName, qualifyKey, readStackConfig } from "../inputs/stack-files";
+import { ReleaseConfigError } from "../model/errors";
+import type { RegistryView } from "../model/registry";
 import { planRelease, type ReleasePlan } from "../plan/release-plan";
 import { releaseTargets } from "../plan/targets";
-import { type RegistryView, registryViewFor } from "../registry/view";
+import { registryViewFor } from "../registry/view";
 
 export const USAGE = `usage: npm run plan -- --stack <stack> [options]
 

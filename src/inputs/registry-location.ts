@@ -1,4 +1,5 @@
-import { invalidSetting } from "../errors";
+import { invalidSetting } from "../model/errors";
+import type { ImageRepository, RegistryLocation } from "../model/image-repository";
 
 /**
  * Image names follow the grammar of distribution/reference (the parser Docker itself uses).
@@ -10,22 +11,6 @@ const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** Docker's limit on a repository name, registry included. */
 export const MAX_REPOSITORY_LENGTH = 255;
-
-export interface RegistryLocation {
-  /** The registry host, lowercase, with port if any: what `docker login` and credentials are keyed by. */
-  host: string;
-  /** Namespace below the host, e.g. `acme` in `ghcr.io/acme`; may be empty. */
-  namespace: string;
-}
-
-/** One image repository, in the two forms the release needs; sliced once, here. */
-export interface ImageRepository {
-  host: string;
-  /** Below the host, as the registry API names it: `acme/finsight-backend`. */
-  path: string;
-  /** As image references name it: `ghcr.io/acme/finsight-backend`. */
-  name: string;
-}
 
 const REGISTRY_ACCEPTED =
   "a registry host with an optional namespace, such as ghcr.io/acme, docker.io/acme or localhost:5000 (no scheme, lowercase path, port 1-65535)";

@@ -1,16 +1,23 @@
 import * as path from "node:path";
 import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
-import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
-import { versionText } from "../version-text";
-import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
+import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
+import type { GitHubSettings } from "../model/github-settings";
+import type { ImageRepository, RegistryLocation } from "../model/image-repository";
 import {
-  type ImageRepository,
-  imageRepository,
-  parseRegistry,
-  parseRepositoryPath,
-  type RegistryLocation,
-} from "./registry-location";
+  CACHE_TYPES,
+  type CacheSettings,
+  type ConfigInput,
+  KNOWN_PLATFORMS,
+  NAMESPACE,
+  type PlatformName,
+  type ReleaseSettings,
+  VARIANTS,
+  type Variant,
+} from "../model/settings";
+import { versionText } from "../model/version-text";
+import { parseGitHubSettings } from "./github-settings";
+import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-location";
 
 /**
  * The stack's `finsight:*` settings, validated. Every key here is declared in Pulumi.yaml, which is
@@ -22,67 +29,7 @@ import {
  * closest known one as a suggestion; a schema's messages would need a translation layer as long.
  */
 
-export const NAMESPACE = "finsight";
 const key = (name: string) => `${NAMESPACE}:${name}`;
-
-export type Variant = "demo" | "full";
-export const VARIANTS: readonly Variant[] = ["demo", "full"];
-
-export type CacheSettings =
-  | {
-      type: "registry" /** Another repository for caches (`finsight:cacheRef`), as `host/path`. */;
-      repository?: string;
-    }
-  | { type: "gha" }
-  | { type: "local"; dir: string }
-  | { type: "none" };
-export const CACHE_TYPES = ["registry", "gha", "local", "none"] as const;
-
-export type PlatformName = (typeof Platform)[keyof typeof Platform];
-/** The docker-build provider's own list of platforms: anything else it would reject later. */
-export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
-
-/** Where a configured version came from: the stack config, or `npm run plan --version`. */
-export type ConfiguredVersion = { text: string; from: "config" | "--version" };
-
-export interface ReleaseSettings {
-  variant: Variant;
-  /** As written; parsed and checked by `resolveVersion`. */
-  version?: ConfiguredVersion;
-  registry: RegistryLocation;
-  imageName: string;
-  repository: ImageRepository;
-  context: string;
-  dockerfile: string;
-  platforms: PlatformName[];
-  push: boolean;
-  /** Move the floating tags and FINSIGHT_BACKEND_IMAGE to this release; false pushes a candidate only. */
-  promote: boolean;
-  /** The candidate digest that passed the checks: a promotion moves tags to it and to nothing else. */
-  promoteDigest?: string;
-  cache: CacheSettings;
-  builder?: string;
-  target?: string;
-  /** Tag templates; undefined means the variant's defaults (see plan/tags.ts). */
-  tags?: string[];
-  buildOnPreview: boolean;
-  /** Set together with the secret `finsight:registryPassword`; unset means the ambient docker login. */
-  registryUsername?: string;
-  /** Whether the stack holds the secret `finsight:pulumiAccessToken` (for Pulumi Cloud backends). */
-  hasPulumiAccessToken: boolean;
-  /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
-  github?: GitHubSettings;
-  /** A rollback: the released version to serve, canonical (`1.3.2`). */
-  pin?: string;
-  allowDowngrade: boolean;
-  /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
-  registryInsecure: boolean;
-  /** Token-service hosts, besides the registry's own, that may receive the registry credentials. */
-  registryTokenHosts: string[];
-  /** OCI labels that only the stack can know. */
-  sourceUrl?: string;
-  licenses?: string;
-}
 
 /** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
 export const OBJECT_CONFIG_KEYS = ["github"] as const;
@@ -118,16 +65,6 @@ export const CONFIG_KEYS = [
 
 /** Keys that hold secrets: set with `pulumi config set --secret`, never declared with a default. */
 export const SECRET_CONFIG_KEYS = ["registryPassword", "pulumiAccessToken"] as const;
-
-/**
- * Config as Pulumi hands it to a program: fully qualified keys to strings (lists and objects as JSON
- * text), and which keys hold secrets. A secret's value may be absent (`npm run plan` cannot decrypt it);
- * this module only asks whether one is set and never returns it.
- */
-export interface ConfigInput {
-  values: Readonly<Record<string, string>>;
-  secretKeys: ReadonlySet<string>;
-}
 
 function optionalText(raw: ConfigInput, name: string): string | undefined {
   const value = raw.values[key(name)]?.trim();

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ReleaseConfigError } from "../errors";
-import type { ConfigInput } from "./settings";
+import { ReleaseConfigError } from "../model/errors";
+import type { ConfigInput } from "../model/settings";
 
 /**
  * Reads the project's config the way the Pulumi CLI hands it to a program: the defaults declared

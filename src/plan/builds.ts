@@ -1,8 +1,8 @@
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlatformName, ReleaseSettings } from "../inputs/settings";
+import type { ImageRepository } from "../model/image-repository";
+import type { PlatformName, ReleaseSettings } from "../model/settings";
+import { slug } from "../model/slug";
 import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
 import type { ImageInputs } from "./image-inputs";
-import { slug } from "./slug";
 
 /** The inputs of one docker-build `Image`, as plain data. */
 export interface BuildPlan {

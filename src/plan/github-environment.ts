@@ -1,5 +1,5 @@
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { GitHubSettings } from "../inputs/github-settings";
+import { invalidSetting, ReleaseConfigError } from "../model/errors";
+import type { GitHubSettings } from "../model/github-settings";
 
 /** What the stack's GitHub Actions environment holds, as plain data, decided from its settings and the release. */
 

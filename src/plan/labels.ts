@@ -1,4 +1,4 @@
-import type { Variant } from "../inputs/settings";
+import type { Variant } from "../model/settings";
 import type { ResolvedVersion } from "./version";
 
 export const VARIANT_LABEL = "finsight.release.variant";

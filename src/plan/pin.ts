@@ -1,4 +1,4 @@
-import { ReleaseConfigError } from "../errors";
+import { ReleaseConfigError } from "../model/errors";
 import { closestReleased, type ReleasedVersion, tagForVersion } from "./released-versions";
 import type { TagPlan } from "./tags";
 

@@ -1,5 +1,5 @@
 import { compare, SemVer } from "semver";
-import { ReleaseConfigError } from "../errors";
+import { ReleaseConfigError } from "../model/errors";
 import type { ReleasedVersion } from "./released-versions";
 
 /**

@@ -1,7 +1,7 @@
 import { compare, SemVer } from "semver";
-import { KNOWN_PLATFORMS } from "../inputs/settings";
-import { versionText } from "../version-text";
-import { slug } from "./slug";
+import { KNOWN_PLATFORMS } from "../model/settings";
+import { slug } from "../model/slug";
+import { versionText } from "../model/version-text";
 import { PLACEHOLDER, versionTagText } from "./tags";
 
 /**

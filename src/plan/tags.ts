@@ -1,5 +1,5 @@
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { Variant } from "../inputs/settings";
+import { invalidSetting, ReleaseConfigError } from "../model/errors";
+import type { Variant } from "../model/settings";
 import type { ResolvedVersion } from "./version";
 
 /**

@@ -1,11 +1,11 @@
-import { invalidSetting, Problems, ReleaseConfigError } from "../errors";
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlanInputs } from "../inputs/release-inputs";
-import { KNOWN_PLATFORMS } from "../inputs/settings";
-import type { RegistryQuestions } from "../registry/view";
+import { invalidSetting, Problems, ReleaseConfigError } from "../model/errors";
+import type { ImageRepository } from "../model/image-repository";
+import type { PlanInputs } from "../model/plan-inputs";
+import type { RegistryQuestions } from "../model/registry";
+import { KNOWN_PLATFORMS } from "../model/settings";
+import { slug } from "../model/slug";
 import type { PinnedRelease } from "./pin";
 import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
-import { slug } from "./slug";
 import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 

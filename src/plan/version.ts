@@ -1,7 +1,7 @@
 import { SemVer } from "semver";
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { ConfiguredVersion } from "../inputs/settings";
-import { versionText } from "../version-text";
+import { invalidSetting, ReleaseConfigError } from "../model/errors";
+import type { ConfiguredVersion } from "../model/settings";
+import { versionText } from "../model/version-text";
 
 /** Where the release version came from, in the order they are consulted. */
 export type VersionSource = "config" | "--version" | "RELEASE_VERSION" | "git tag" | "VERSION file" | "pin";

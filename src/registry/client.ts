@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { RegistryAccess, RegistryCredentials } from "../model/registry";
 
 /**
  * A small client for the OCI distribution API: tag list, manifest HEAD/GET/PUT, blob GET.
@@ -26,28 +27,6 @@ import { createHash } from "node:crypto";
  * not ports, so whoever holds the registry's name holds its other ports too (the test registry's
  * token service runs on another port of 127.0.0.1, as a sidecar token service would).
  */
-
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
-
-export interface RegistryAccess {
-  /** Registry host with port, as in an image reference: `ghcr.io`, `127.0.0.1:5000`. */
-  host: string;
-  /** Repository path below the host: `acme/finsight-backend`. */
-  repository: string;
-  credentials?: RegistryCredentials;
-  /** Speak plain HTTP to a registry that is not on a loopback address (set on purpose only). */
-  insecure?: boolean;
-  /** Per-request timeout in milliseconds (headers and body together). */
-  timeoutMs?: number;
-  /**
-   * Hosts (hostname, or hostname:port) of a token service other than the registry's own host that
-   * may receive the credentials, for registries whose bearer realm lives on a sibling host.
-   */
-  tokenRealmHosts?: string[];
-}
 
 export interface Manifest {
   bytes: Buffer;
@@ -506,7 +485,7 @@ export class RegistryClient {
       this.access.host.replace(/:\d+$/, ""),
       ...(WELL_KNOWN_TOKEN_REALMS[registry] ?? []),
       ...(WELL_KNOWN_TOKEN_REALMS[this.access.host] ?? []),
-      ...(this.access.tokenRealmHosts ?? []),
+      ...(this.access.registryTokenHosts ?? []),
     ].map((host) => host.toLowerCase());
     return allowed.includes(realm.hostname.toLowerCase()) || allowed.includes(realm.host.toLowerCase());
   }
@@ -539,7 +518,7 @@ export class RegistryClient {
     if (basic && !this.trustsRealm(realm)) {
       throw this.error(
         request,
-        `asks for credentials at ${realm.origin}, which is not the registry's host; if that token service is the registry's own, list its host in tokenRealmHosts (finsight config)`,
+        `asks for credentials at ${realm.origin}, which is not the registry's host; if that token service is the registry's own, list its host in registryTokenHosts (finsight config)`,
         401,
       );
     }

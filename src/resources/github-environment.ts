@@ -1,6 +1,6 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import type { ReviewerRef } from "../inputs/github-settings";
+import type { ReviewerRef } from "../model/github-settings";
 import type { GitHubEnvironmentPlan } from "../plan/github-environment";
 
 export interface GitHubEnvironmentArgs {

@@ -1,7 +1,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { RegistryLogin } from "../inputs/pulumi-config";
-import type { ImageRepository } from "../inputs/registry-location";
+import type { ImageRepository } from "../model/image-repository";
+import type { RegistryLogin } from "../model/registry";
 import type { FloatingTagPlan } from "../plan/floating-tag-moves";
 import type { BuildPlan, CandidatePlan, IndexPlan, ServedPlan } from "../plan/release-plan";
 import { FloatingTag } from "./floating-tag";
@@ -18,9 +18,9 @@ export interface ReleaseImageArgs {
   /** Plain HTTP to a registry off loopback (finsight:registryInsecure). */
   insecure: boolean;
   /** Token services besides the registry's own that may get the credentials (finsight:registryTokenHosts). */
-  tokenRealmHosts: string[];
+  registryTokenHosts: string[];
   /** The stack's registry credentials; without them the pushes and tag moves use the ambient docker login. */
-  login?: RegistryLogin;
+  login?: RegistryLogin<pulumi.Output<string>>;
 }
 
 /** `repo:tag@sha256:…` → `sha256:…` */
@@ -95,7 +95,7 @@ export class ReleaseImage extends pulumi.ComponentResource {
             tag: tag.tag,
             source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
             insecure: args.insecure,
-            tokenRealmHosts: args.tokenRealmHosts,
+            registryTokenHosts: args.registryTokenHosts,
             ...(tag.seen !== undefined ? { seenDigest: tag.seen } : {}),
             ...(login ? { username: login.username, password: login.password } : {}),
           },

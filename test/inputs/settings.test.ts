@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
-import { parseSettings, type ReleaseSettings } from "../../src/inputs/settings";
+import { parseSettings } from "../../src/inputs/settings";
+import { ReleaseConfigError } from "../../src/model/errors";
+import type { ReleaseSettings } from "../../src/model/settings";
 import { digest, stackConfig } from "../support/plan-fixtures";
 
 /** prod's shipped config with overrides, parsed; secretKeys are keys set with --secret (their values absent). */
@@ -31,7 +32,7 @@ describe("parseSettings: the shipped stacks", () => {
         push: settings.push,
         promote: settings.promote,
         buildOnPreview: settings.buildOnPreview,
-        tokenHosts: settings.registryTokenHosts,
+        registryTokenHosts: settings.registryTokenHosts,
         environment: settings.github?.environment,
         teams: settings.github?.teams,
       },
@@ -43,7 +44,7 @@ describe("parseSettings: the shipped stacks", () => {
         push: true,
         promote: true,
         buildOnPreview: false,
-        tokenHosts: [],
+        registryTokenHosts: [],
         environment: "prod",
         teams: [{ name: "release-managers" }],
       },

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlanInputs } from "../../src/inputs/release-inputs";
+import type { PlanInputs } from "../../src/model/plan-inputs";
+import type { RegistryView } from "../../src/model/registry";
 import { planImageInputs } from "../../src/plan/image-inputs";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
 import type { ReleasePlan } from "../../src/plan/release-plan";
 import { releaseTargets } from "../../src/plan/targets";
-import type { RegistryView } from "../../src/registry/view";
 import {
   CLEAN_SOURCE,
   digest,

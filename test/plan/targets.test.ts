@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
+import { ReleaseConfigError } from "../../src/model/errors";
 import { releaseTargets } from "../../src/plan/targets";
 import type { VersionSource } from "../../src/plan/version";
 import { type InputsOptions, planInputs } from "../support/plan-fixtures";

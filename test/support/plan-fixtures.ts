@@ -4,13 +4,14 @@
  * runtime, no registry, no git: every value a test plans from is written here or in the test.
  */
 import * as path from "node:path";
-import type { PlanInputs } from "../../src/inputs/release-inputs";
-import { type ConfigInput, parseSettings, type ReleaseSettings } from "../../src/inputs/settings";
-import type { SourceFacts } from "../../src/inputs/source-facts";
+import { parseSettings } from "../../src/inputs/settings";
 import { readStackConfig } from "../../src/inputs/stack-files";
+import type { PlanInputs } from "../../src/model/plan-inputs";
+import type { RegistryView } from "../../src/model/registry";
+import type { ConfigInput, ReleaseSettings } from "../../src/model/settings";
+import type { SourceFacts } from "../../src/model/source-facts";
 import { planRelease, type ReleasePlan } from "../../src/plan/release-plan";
 import { releaseTargets } from "../../src/plan/targets";
-import type { RegistryView } from "../../src/registry/view";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 export const REPOSITORY = "ghcr.io/acme/finsight-backend";

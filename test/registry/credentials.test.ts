@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { dockerCredentials } from "../../src/inputs/docker-login";
+import { dockerCredentials } from "../../src/registry/credentials";
 
 const dirs: string[] = [];
 after(() => {
