@@ -1,18 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadRelease } from "./src/inputs/pulumi-config";
-import { planRelease } from "./src/plan/release-plan";
-import { releaseTargets } from "./src/plan/targets";
-import { registryViewFor } from "./src/registry/view";
+import { releasePipeline } from "./src/pipeline";
 import { GitHubEnvironment } from "./src/resources/github-environment";
 import { ReleaseImage } from "./src/resources/release-image";
 
 // An async program: the registry is read once, before any resource is registered, and every
 // decision of the run (candidate, promotion, pin, floating tags, guards) is taken from that one view.
 export = async () => {
-  const { inputs, registryAccess, secrets, githubToken, login } = loadRelease();
-  const targets = releaseTargets(inputs);
-  const view = await registryViewFor(registryAccess, targets);
-  const plan = planRelease(inputs, targets, view);
+  const { secrets, githubToken, login, ...assembled } = loadRelease();
+  const { plan } = await releasePipeline(assembled, { readRegistry: true });
   for (const note of plan.notes) pulumi.log.info(note);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 

@@ -6,12 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { assembleInputs } from "../inputs/release-inputs";
-import { listStacks, projectName, qualifyKey, readStackConfig } from "../inputs/stack-files";
+import { projectName, qualifyKey, readStackConfig, UnknownStackError } from "../inputs/stack-files";
 import { ReleaseConfigError } from "../model/errors";
-import type { RegistryView } from "../model/registry";
-import { planRelease, type ReleasePlan } from "../plan/release-plan";
-import { releaseTargets } from "../plan/targets";
-import { registryViewFor } from "../registry/view";
+import { releasePipeline } from "../pipeline";
+import type { ReleasePlan } from "../plan/release-plan";
 
 export const USAGE = `usage: npm run plan -- --stack <stack> [options]
 
@@ -47,19 +45,20 @@ export async function planForStack(
     values[qualified] = value;
     secretKeys.delete(qualified);
   }
-  const { inputs, registryAccess } = assembleInputs({
+  const assembled = assembleInputs({
     stack,
     config: { values, secretKeys },
     processEnv,
     preview: true,
     ...(options.version ? { versionFlag: options.version } : {}),
   });
-  const targets = releaseTargets(inputs);
-  let registry: RegistryView = { status: "not read", reason: "npm run plan reads the registry only with --registry" };
-  if (options.readRegistry) {
-    registry = await registryViewFor(registryAccess, targets);
-  }
-  return planRelease(inputs, targets, registry);
+  const { plan } = await releasePipeline(
+    assembled,
+    options.readRegistry
+      ? { readRegistry: true }
+      : { readRegistry: false, notRead: "npm run plan reads the registry only with --registry" },
+  );
+  return plan;
 }
 
 const list = (items: readonly string[]) => (items.length ? items.join(", ") : "-");
@@ -203,12 +202,6 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
       process.stdout.write(USAGE);
       return 0;
     }
-    const stacks = listStacks(projectDir);
-    if (!stacks.includes(parsed.stack)) {
-      throw new UsageError(
-        `--stack must name a stack of this project (${stacks.join(", ")}), got ${JSON.stringify(parsed.stack)}: there is no Pulumi.${parsed.stack}.yaml`,
-      );
-    }
     const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
     process.stdout.write(parsed.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
     // Whoever asked for the registry's judgement and did not get it must not see success.
@@ -220,7 +213,7 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof UnknownStackError) {
       process.stderr.write(`error: ${error.message}\n${USAGE.split("\n")[0]} (--help for more)\n`);
       return 2;
     }

@@ -20,6 +20,9 @@ function readYaml(file: string): Record<string, YamlValue> {
   return document ?? {};
 }
 
+/** A stack name with no stack file: the CLI reports it as a usage error, the program as a config error. */
+export class UnknownStackError extends ReleaseConfigError {}
+
 export function stackFileOf(projectDir: string, stack: string): string {
   return path.join(projectDir, `Pulumi.${stack}.yaml`);
 }
@@ -46,7 +49,7 @@ export function readStackConfig(
 ): ConfigInput & { values: Record<string, string>; secretKeys: Set<string> } {
   const stackFile = stackFileOf(projectDir, stack);
   if (!existsSync(stackFile)) {
-    throw new ReleaseConfigError(
+    throw new UnknownStackError(
       `--stack must name a stack of this project (${listStacks(projectDir).join(", ")}), got ${JSON.stringify(stack)}: there is no ${path.basename(stackFile)}`,
     );
   }
