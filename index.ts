@@ -13,12 +13,12 @@ export = async () => {
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 
   // The environment comes first so that a reviewer GitHub does not know fails the run before the
-  // release declares anything; it learns the served image ref once the image is declared.
-  const [servedRef, resolveServedRef] = pulumi.deferredOutput<string>();
+  // release declares anything; it learns the candidate's ref once the image is declared.
+  const [candidateRef, resolveCandidateRef] = pulumi.deferredOutput<string>();
   const environment = plan.github
     ? new GitHubEnvironment(plan.github.environment, {
         plan: plan.github,
-        imageRef: servedRef,
+        candidateRef,
         secrets,
         token: githubToken,
       })
@@ -29,6 +29,7 @@ export = async () => {
     repository: plan.repository,
     releaseTag: plan.releaseTag,
     candidate: plan.candidate,
+    pushedTags: plan.pushedTags,
     builds: plan.builds,
     indexes: plan.indexes,
     floatingTags: plan.floatingTags,
@@ -37,7 +38,7 @@ export = async () => {
     registryTokenHosts: plan.registryTokenHosts,
     ...(login ? { login } : {}),
   });
-  resolveServedRef(image.servedRef);
+  resolveCandidateRef(image.candidateRef);
 
   return {
     variant: plan.variant,

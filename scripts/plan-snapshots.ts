@@ -73,13 +73,6 @@ async function main(): Promise<void> {
         for (const [name, value] of Object.entries(configuration.env ?? {})) {
           env[name] = name === "FINSIGHT_PROMOTE_DIGEST" ? seeded[stack]["1.4.0"] : value;
         }
-        // Until per-run intents leave the stack config, they are given as config overrides.
-        if (process.env.SNAPSHOT_INTENTS_AS_CONFIG === "1") {
-          if (env.FINSIGHT_PHASE === "candidate") args.push("-c", "finsight:promote=false");
-          if (env.FINSIGHT_PROMOTE_DIGEST) args.push("-c", `finsight:promoteDigest=${env.FINSIGHT_PROMOTE_DIGEST}`);
-          delete env.FINSIGHT_PHASE;
-          delete env.FINSIGHT_PROMOTE_DIGEST;
-        }
         if (configuration.registry) args.push("--registry", "-c", `finsight:registry=${registry.host}/snap-${stack}`);
         const run = spawnSync(path.join(ROOT, "node_modules/.bin/tsx"), args, {
           cwd: ROOT,

@@ -17,6 +17,8 @@ Prints what \`pulumi up --stack <stack>\` would build, push and re-point, withou
 
   --stack <name>          the stack (a Pulumi.<name>.yaml in this directory)
   --version <semver>      the release version, instead of finsight:version / RELEASE_VERSION / VERSION
+  --phase candidate       a candidate run: push the exact tags only (as FINSIGHT_PHASE=candidate does)
+  --promote-digest <d>    promote exactly this verified candidate digest (as FINSIGHT_PROMOTE_DIGEST does)
   --config, -c key=value  a config override, as pulumi preview --config takes it (pin=1.3.2 means finsight:pin)
   --registry              read the registry with your docker login and apply the same guards as pulumi up;
                           exits 1 when the registry cannot be read
@@ -26,6 +28,8 @@ Prints what \`pulumi up --stack <stack>\` would build, push and re-point, withou
 
 export interface PlanOptions {
   version?: string;
+  /** Per-run intents, as the environment gives them to `pulumi up` (never saved in a stack file). */
+  intent?: { FINSIGHT_PHASE?: string; FINSIGHT_PROMOTE_DIGEST?: string };
   /** Config overrides; bare keys are qualified with the project name, as the Pulumi CLI does. */
   config?: Record<string, string>;
   /** Read the registry as `pulumi up` does; otherwise the plan says it was not read. */
@@ -48,7 +52,7 @@ export async function planForStack(
   const assembled = assembleInputs({
     stack,
     config: { values, secretKeys },
-    processEnv,
+    processEnv: { ...processEnv, ...options.intent },
     preview: true,
     ...(options.version ? { versionFlag: options.version } : {}),
   });
@@ -141,11 +145,11 @@ export function formatPlan(plan: ReleasePlan): string {
       ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
       [
         "  variables",
-        list([
-          ...pairs(env.variables),
-          ...env.kept.map((name) => `${name} (kept as it is)`),
-          ...(env.kept.includes("FINSIGHT_BACKEND_IMAGE") ? [] : [`FINSIGHT_BACKEND_IMAGE=${servedText(plan)}`]),
-        ]),
+        list(
+          Object.entries(env.variables).map(([name, value]) =>
+            env.kept.includes(name) ? `${name} (kept as it is; ${value} if GitHub has none)` : `${name}=${value}`,
+          ),
+        ),
       ],
     );
   }
@@ -158,6 +162,8 @@ export function formatPlan(plan: ReleasePlan): string {
 const OPTIONS = {
   stack: { type: "string" },
   version: { type: "string" },
+  phase: { type: "string" },
+  "promote-digest": { type: "string" },
   config: { type: "string", short: "c", multiple: true },
   registry: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
@@ -189,7 +195,15 @@ export function parseCommandLine(argv: string[]): Parsed {
     help: false,
     stack: values.stack,
     json: values.json ?? false,
-    options: { ...(values.version ? { version: values.version } : {}), config, readRegistry: values.registry ?? false },
+    options: {
+      ...(values.version ? { version: values.version } : {}),
+      intent: {
+        ...(values.phase !== undefined ? { FINSIGHT_PHASE: values.phase } : {}),
+        ...(values["promote-digest"] !== undefined ? { FINSIGHT_PROMOTE_DIGEST: values["promote-digest"] } : {}),
+      },
+      config,
+      readRegistry: values.registry ?? false,
+    },
   };
 }
 

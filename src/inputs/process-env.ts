@@ -8,6 +8,8 @@ export const RELEASE_ENVIRONMENT_VARIABLES: readonly (keyof ReleaseEnvironment)[
   "GITHUB_SHA",
   "GITHUB_RUN_ID",
   "SOURCE_DATE_EPOCH",
+  "FINSIGHT_PHASE",
+  "FINSIGHT_PROMOTE_DIGEST",
 ];
 
 export function readReleaseEnvironment(env: NodeJS.ProcessEnv): ReleaseEnvironment {

@@ -29,11 +29,11 @@ export interface AssembledInputs {
 
 /** The one assembly of the plan's inputs, shared by index.ts and the plan CLI. */
 export function assembleInputs(options: AssembleOptions): AssembledInputs {
-  const parsed = parseSettings(options.config, options.stack);
+  const env = readReleaseEnvironment(options.processEnv);
+  const parsed = parseSettings(options.config, options.stack, env);
   const settings: ReleaseSettings = options.versionFlag
     ? { ...parsed, version: { text: options.versionFlag, from: "--version" } }
     : parsed;
-  const env = readReleaseEnvironment(options.processEnv);
   const { repository } = settings;
   const credentials = credentialsFor(
     repository.host,

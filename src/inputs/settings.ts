@@ -15,8 +15,10 @@ import {
   VARIANTS,
   type Variant,
 } from "../model/settings";
+import type { ReleaseEnvironment } from "../model/source-facts";
 import { versionText } from "../model/version-text";
 import { parseGitHubSettings } from "./github-settings";
+import { decideIntent } from "./intent";
 import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-location";
 
 /**
@@ -44,8 +46,6 @@ export const CONFIG_KEYS = [
   "dockerfile",
   "platforms",
   "push",
-  "promote",
-  "promoteDigest",
   "cache",
   "cacheRef",
   "cacheDir",
@@ -62,6 +62,15 @@ export const CONFIG_KEYS = [
   "registryTokenHosts",
   ...OBJECT_CONFIG_KEYS,
 ] as const;
+
+/**
+ * Former keys that belong to one run (src/model/intent.ts): a stack file that still holds one (`pulumi up
+ * -c` saves what it is given) gets the command that removes it, not a plain "unknown key".
+ */
+const PER_RUN_KEYS: Record<string, string> = {
+  promote: 'FINSIGHT_PHASE=candidate (for "false") in the environment, or npm run plan -- --phase candidate',
+  promoteDigest: "FINSIGHT_PROMOTE_DIGEST=sha256:… in the environment, or npm run plan -- --promote-digest sha256:…",
+};
 
 /** Keys that hold secrets: set with `pulumi config set --secret`, never declared with a default. */
 export const SECRET_CONFIG_KEYS = ["registryPassword", "pulumiAccessToken"] as const;
@@ -215,14 +224,6 @@ function parseTokenHosts(raw: ConfigInput): string[] {
   return hosts.map((host) => host.toLowerCase());
 }
 
-function parsePromoteDigest(raw: ConfigInput): string | undefined {
-  const digest = optionalText(raw, "promoteDigest");
-  if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    throw invalidSetting(key("promoteDigest"), "the candidate's digest, sha256: and 64 hex digits", digest);
-  }
-  return digest;
-}
-
 /**
  * Keys in the namespace that the program does not read are refused: `finsight:verison` would
  * otherwise release whatever the VERSION file says. So is a secret key holding a plain value.
@@ -234,7 +235,11 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   for (const fullKey of new Set([...Object.keys(raw.values), ...raw.secretKeys])) {
     if (!fullKey.startsWith(prefix)) continue;
     const name = fullKey.slice(prefix.length);
-    if (!known.includes(name)) {
+    if (name in PER_RUN_KEYS) {
+      problems.add(
+        `${fullKey} is not configuration any more, got ${JSON.stringify(raw.values[fullKey] ?? "")}: it belongs to one run, so it must never be saved in a stack file. Remove it with \`pulumi config rm ${fullKey}\` (add --stack <stack>), and give it for the one run as ${PER_RUN_KEYS[name]}`,
+      );
+    } else if (!known.includes(name)) {
       problems.add(unknownKey(prefix, name, known));
     } else if (secretNames.includes(name) && !raw.secretKeys.has(fullKey)) {
       problems.add(
@@ -248,48 +253,11 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   }
 }
 
-/** Settings that are each valid but contradict each other: refused rather than one silently winning. */
-function combinationProblems(
-  raw: ConfigInput,
-  settings: { pin?: string; promote?: boolean; promoteDigest?: string; push?: boolean; dockerfile?: string },
-): string[] {
-  const lines: string[] = [];
-  if (settings.pin !== undefined && settings.promote === false) {
-    lines.push(
-      `${key("promote")} must be true while ${key("pin")} is set, got false: a rollback moves the floating tags to the pinned release; remove the pin to push a candidate`,
-    );
-  }
-  if (settings.pin !== undefined && settings.promoteDigest !== undefined) {
-    lines.push(
-      `${key("promoteDigest")} must be unset while ${key("pin")} is set, got ${settings.promoteDigest}: a rollback promotes the pinned release, not a candidate`,
-    );
-  }
-  if (settings.promoteDigest !== undefined && settings.push === false) {
-    lines.push(
-      `${key("promoteDigest")} must be unset when ${key("push")} is false, got ${settings.promoteDigest}: a promotion moves tags in the registry`,
-    );
-  }
-  const dockerfile = settings.dockerfile;
-  if (dockerfile !== undefined) {
-    const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
-    if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
-      lines.push(
-        invalidSetting(
-          key("dockerfile"),
-          "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
-          raw.values[key("dockerfile")] ?? dockerfile,
-        ).message,
-      );
-    }
-  }
-  return lines;
-}
-
 /**
  * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
  * secrets elsewhere and never pass through here: only whether one is set.
  */
-export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings {
+export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvironment = {}): ReleaseSettings {
   const problems = new Problems();
   const isSecretSet = (name: string) =>
     raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
@@ -327,8 +295,6 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     ),
     platforms: problems.check(() => parsePlatforms(raw)),
     push: problems.check(() => booleanSetting(raw, "push")),
-    promote: problems.check(() => booleanSetting(raw, "promote")),
-    promoteDigest: problems.check(() => parsePromoteDigest(raw)),
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),
     target: optionalText(raw, "target"),
@@ -345,15 +311,24 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     ),
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),
-    ...(pinText ? { pin: problems.check(() => parsePin(pinText)) } : {}),
     allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
     registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
     registryTokenHosts: problems.check(() => parseTokenHosts(raw)),
     sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };
-  for (const line of combinationProblems(raw, settings)) problems.add(line);
+  const pin = pinText ? problems.check(() => parsePin(pinText)) : undefined;
+  const decided = decideIntent(
+    {
+      ...(pin !== undefined ? { pin } : {}),
+      ...(settings.push !== undefined ? { push: settings.push } : {}),
+      github: github !== undefined,
+      ...(settings.dockerfile !== undefined ? { dockerfile: settings.dockerfile } : {}),
+    },
+    env,
+  );
+  for (const line of decided.problems) problems.add(line);
   problems.throwIfAny();
   // Every step that could fail has succeeded, so no field is undefined by failure.
-  return settings as ReleaseSettings;
+  return { ...settings, intent: decided.intent } as ReleaseSettings;
 }

@@ -1,3 +1,6 @@
+import { KNOWN_PLATFORMS } from "./settings";
+import { slug } from "./slug";
+
 export interface RegistryLocation {
   /** The registry host, lowercase, with port if any: what `docker login` and credentials are keyed by. */
   host: string;
@@ -13,3 +16,12 @@ export interface ImageRepository {
   /** As image references name it: `ghcr.io/acme/finsight-backend`. */
   name: string;
 }
+
+/** `ghcr.io/acme/finsight-backend:v1.4.0`: a bare tag in the repository; the one way a tag is qualified. */
+export const qualify = (repository: ImageRepository, tag: string) => `${repository.name}:${tag}`;
+
+/** `v1.4.0-linux-arm64`: the per-platform build of a multi-platform release, joined by the release's index. */
+export const platformTag = (releaseTag: string, platform: string) => `${releaseTag}-${slug(platform)}`;
+
+/** The endings of per-platform tags: a release's part, never a release (nor a template's tag) of its own. */
+export const PLATFORM_SUFFIXES: readonly string[] = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);

@@ -1,6 +1,7 @@
 import { Platform } from "@pulumi/docker-build/types/enums";
 import type { GitHubSettings } from "./github-settings";
 import type { ImageRepository, RegistryLocation } from "./image-repository";
+import type { RunIntent } from "./intent";
 
 /** The vocabulary of a stack's `finsight:*` settings, shared by every stage: read in inputs, decided on in plan. */
 
@@ -37,10 +38,8 @@ export interface ReleaseSettings {
   dockerfile: string;
   platforms: PlatformName[];
   push: boolean;
-  /** Move the floating tags and FINSIGHT_BACKEND_IMAGE to this release; false pushes a candidate only. */
-  promote: boolean;
-  /** The candidate digest that passed the checks: a promotion moves tags to it and to nothing else. */
-  promoteDigest?: string;
+  /** What this run does: decided once, from these settings and the run's own environment. */
+  intent: RunIntent;
   cache: CacheSettings;
   builder?: string;
   target?: string;
@@ -53,8 +52,6 @@ export interface ReleaseSettings {
   hasPulumiAccessToken: boolean;
   /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
   github?: GitHubSettings;
-  /** A rollback: the released version to serve, canonical (`1.3.2`). */
-  pin?: string;
   allowDowngrade: boolean;
   /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
   registryInsecure: boolean;

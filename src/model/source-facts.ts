@@ -10,6 +10,10 @@ export interface ReleaseEnvironment {
   GITHUB_RUN_ID?: string;
   /** The reproducible-builds convention for "the time this source was last changed". */
   SOURCE_DATE_EPOCH?: string;
+  /** Per-run intents (src/model/intent.ts): `candidate` pushes the exact tags only. */
+  FINSIGHT_PHASE?: string;
+  /** Per-run intents: the verified candidate's digest, the only one a promotion may move tags to. */
+  FINSIGHT_PROMOTE_DIGEST?: string;
 }
 
 /** What the build context and the environment say about the source being released. */

@@ -1,5 +1,5 @@
 import { compare } from "semver";
-import type { PinnedRelease } from "./pin";
+import { isConfirmed, type PinnedRelease } from "./pin";
 import type { ReleasedVersion } from "./released-versions";
 import type { TagLine, TagPlan } from "./tags";
 
@@ -97,7 +97,7 @@ export function planFloatingTags({
     for (const tag of pin.tags.floating) {
       add(
         tag,
-        { kind: "image", reference: pin.digest ?? pin.tag, version: pin.version },
+        { kind: "image", reference: isConfirmed(pin) ? pin.digest : pin.tag, version: pin.version },
         `pinned to ${pin.version} (finsight:pin)`,
       );
     }
@@ -107,7 +107,7 @@ export function planFloatingTags({
     return planned;
   }
   if (mode.kind === "hold") {
-    for (const tag of tags.floating) hold(tag, `stays: ${mode.version} is a candidate (finsight:promote is false)`);
+    for (const tag of tags.floating) hold(tag, `stays: ${mode.version} is a candidate (FINSIGHT_PHASE=candidate)`);
     return planned;
   }
 

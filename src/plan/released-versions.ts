@@ -1,6 +1,5 @@
 import { compare, SemVer } from "semver";
-import { KNOWN_PLATFORMS } from "../model/settings";
-import { slug } from "../model/slug";
+import { PLATFORM_SUFFIXES } from "../model/image-repository";
 import { versionText } from "../model/version-text";
 import { PLACEHOLDER, versionTagText } from "./tags";
 
@@ -16,9 +15,6 @@ export interface ReleasedVersion {
   tag: string;
   stable: boolean;
 }
-
-/** Per-platform build tags (`v1.4.0-linux-arm64`) are parts of a release, not releases of their own. */
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
 
 /** The first tag template that names the version and nothing else, or undefined when there is none. */
 export function versionTemplateOf(templates: readonly string[]): string | undefined {

@@ -1,10 +1,8 @@
 import { invalidSetting, Problems, ReleaseConfigError } from "../model/errors";
-import type { ImageRepository } from "../model/image-repository";
+import { type ImageRepository, PLATFORM_SUFFIXES, platformTag } from "../model/image-repository";
 import type { PlanInputs } from "../model/plan-inputs";
 import type { RegistryQuestions } from "../model/registry";
-import { KNOWN_PLATFORMS } from "../model/settings";
-import { slug } from "../model/slug";
-import type { PinnedRelease } from "./pin";
+import type { RequestedPin } from "./pin";
 import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
 import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
@@ -18,8 +16,8 @@ export interface ReleaseTargets {
   releaseTag: string;
   /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
   versionTemplate?: string;
-  /** A rollback, before the registry has confirmed it (no digest yet). */
-  pin?: PinnedRelease;
+  /** A rollback, before the registry has confirmed it. */
+  pin?: RequestedPin;
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
 }
@@ -29,7 +27,6 @@ const RECENT_RELEASES = 5;
 
 /** Tags the stack writes for its own purposes: a template must never render one of them. */
 const CACHE_TAG_PREFIX = "buildcache-";
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
 
 /**
  * A rendered tag that the stack also writes as a build cache (`buildcache-full`) or a per-platform
@@ -72,9 +69,10 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const versionTemplate = versionTemplateOf(templates);
   const facts = { revision: source.revision, runId: env.GITHUB_RUN_ID };
 
-  let pin: PinnedRelease | undefined;
-  if (settings.pin !== undefined) {
-    const pinVersion = settings.pin;
+  const { intent } = settings;
+  let pin: RequestedPin | undefined;
+  if (intent.kind === "rollback") {
+    const pinVersion = intent.pin;
     pin = problems.check(() => {
       if (!versionTemplate) {
         throw new ReleaseConfigError(
@@ -101,7 +99,7 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
   // Without a version no tag can be rendered, but an unknown placeholder is still reported with it
   // (a pin has already planned the templates, and reported it).
-  if (!version && settings.pin === undefined)
+  if (!version && intent.kind !== "rollback")
     for (const template of templates) problems.check(() => placeholdersOf(template));
   if (tags) for (const line of collisions(tags)) problems.add(line);
   problems.throwIfAny();
@@ -112,7 +110,7 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const versionTag = versionTemplate ? tagForVersion(versionTemplate, version.text) : undefined;
   const releaseTag = versionTag && tags.exact.includes(versionTag) ? versionTag : tags.exact[0];
   const platformTags =
-    settings.platforms.length > 1 ? settings.platforms.map((platform) => `${releaseTag}-${slug(platform)}`) : [];
+    settings.platforms.length > 1 ? settings.platforms.map((platform) => platformTag(releaseTag, platform)) : [];
   // A candidate run names the release users are on: one of the latest stable releases, found by digest.
   const recentReleases = (listed: readonly string[]) =>
     versionTemplate
@@ -134,7 +132,7 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
             releaseTag,
             exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
             digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
-            ...(!settings.promote && !pin ? { digestsAfterListing: recentReleases } : {}),
+            ...(intent.kind === "candidate" ? { digestsAfterListing: recentReleases } : {}),
           },
         }
       : {}),

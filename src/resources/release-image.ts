@@ -1,6 +1,6 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageRepository } from "../model/image-repository";
+import { type ImageRepository, qualify } from "../model/image-repository";
 import type { RegistryLogin } from "../model/registry";
 import type { FloatingTagPlan } from "../plan/floating-tag-moves";
 import type { BuildPlan, CandidatePlan, IndexPlan, ServedPlan } from "../plan/release-plan";
@@ -11,6 +11,8 @@ export interface ReleaseImageArgs {
   /** The release's own tag, fully qualified. */
   releaseTag: string;
   candidate: CandidatePlan;
+  /** The exact tags this run pushes, fully qualified. */
+  pushedTags: string[];
   builds: BuildPlan[];
   indexes: IndexPlan[];
   floatingTags: FloatingTagPlan[];
@@ -78,12 +80,20 @@ export class ReleaseImage extends pulumi.ComponentResource {
         ),
     );
 
-    let candidateDigest: pulumi.Output<string> = pulumi.output("");
-    if (args.candidate.source === "registry") candidateDigest = pulumi.output(args.candidate.digest);
-    else if (args.builds.length > 0) {
-      const releaseIndex = indexes.find((_, i) => args.indexes[i].tag === args.releaseTag);
-      candidateDigest = releaseIndex ? releaseIndex.ref.apply(digestOf) : imageNamed(args.builds[0].name).digest;
-    }
+    const { candidate } = args;
+    const indexNamed = (index: string) => {
+      const found = indexes.find((_, i) => args.indexes[i].name === index);
+      if (!found) throw new Error(`${index} is not among the planned indexes`);
+      return found;
+    };
+    const candidateDigest: pulumi.Output<string> =
+      candidate.source === "registry"
+        ? pulumi.output(candidate.digest)
+        : candidate.source === "build"
+          ? "index" in candidate.digestOf
+            ? indexNamed(candidate.digestOf.index).ref.apply(digestOf)
+            : imageNamed(candidate.digestOf.image).digest
+          : pulumi.output("");
 
     const floating = args.floatingTags.map(
       (tag) =>
@@ -110,11 +120,7 @@ export class ReleaseImage extends pulumi.ComponentResource {
         ? this.candidateRef
         : pulumi.output(served.kind === "image" ? served.ref : (served.ref ?? ""));
     this.servedDigest = this.servedRef.apply(digestOf);
-    this.tags = pulumi.output([
-      ...args.builds.flatMap((build) => (args.indexes.length > 0 ? [] : build.tags)),
-      ...args.indexes.map((index) => index.tag),
-      ...args.floatingTags.map((tag) => `${repository.name}:${tag.tag}`),
-    ]);
+    this.tags = pulumi.output([...args.pushedTags, ...args.floatingTags.map((tag) => qualify(repository, tag.tag))]);
     this.floatingTags = pulumi
       .all(floating.map((tag) => tag.digest))
       .apply((digests) => Object.fromEntries(args.floatingTags.map((tag, i) => [tag.tag, digests[i]])));

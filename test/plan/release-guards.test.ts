@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parsePin } from "../../src/inputs/settings";
 import { planFloatingTags } from "../../src/plan/floating-tag-moves";
-import { pinnedRelease } from "../../src/plan/pin";
+import { confirmPin } from "../../src/plan/pin";
 import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal } from "../../src/plan/release-guards";
 import { releasedVersions } from "../../src/plan/released-versions";
 import { DEFAULT_TAG_TEMPLATES, planTags } from "../../src/plan/tags";
@@ -230,7 +230,7 @@ describe("pins", () => {
   it("a version that was never released lists the closest released ones", () => {
     assert.throws(
       () =>
-        pinnedRelease(
+        confirmPin(
           pinOf("1.3.3"),
           registryOf("1.2.0", "1.3.1", "1.3.2", "1.4.0"),
           {},
@@ -245,15 +245,15 @@ describe("pins", () => {
     );
   });
   it("an empty registry says so", () => {
-    assert.throws(() => pinnedRelease(pinOf("1.0.0"), [], {}, "r", "v{{version}}"), /No released version was found$/);
+    assert.throws(() => confirmPin(pinOf("1.0.0"), [], {}, "r", "v{{version}}"), /No released version was found$/);
   });
   it("a released pin carries the digest the registry gave its tag", () => {
-    const pin = pinnedRelease(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", "v{{version}}");
+    const pin = confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", "v{{version}}");
     assert.equal(pin.digest, "sha256:good");
   });
   it("a tag listed but not readable is refused rather than served without a digest", () => {
     assert.throws(
-      () => pinnedRelease(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", "v{{version}}"),
+      () => confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", "v{{version}}"),
       /the registry lists r:v1\.3\.2 but its manifest could not be read/,
     );
   });

@@ -174,7 +174,7 @@ describe("releaseTargets: what the registry is asked", () => {
   });
 
   it("a candidate run also reads the latest stable releases, to name the one users are on", () => {
-    const questions = releaseTargets(planInputs({ config: { "finsight:promote": "false" } })).questions;
+    const questions = releaseTargets(planInputs({ env: { FINSIGHT_PHASE: "candidate" } })).questions;
     const listed = ["v1.0.0", "v1.1.0", "v1.2.0-rc.1", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2", "v1.4.0", "latest"];
     assert.deepEqual(questions?.digestsAfterListing?.(listed), ["v1.1.0", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2"]);
     assert.equal(releaseTargets(planInputs()).questions?.digestsAfterListing, undefined);

@@ -92,8 +92,12 @@ describe("Pulumi.local.yaml", () => {
 
   it("the walkthrough's two phases: a candidate moves nothing users see, its promotion builds nothing", async () => {
     const registry = await namespacedRegistry("local");
-    // pulumi up --stack local -c finsight:promote=false
-    const candidate = await runProgram({ stack: "local", config: { ...registry.config, "finsight:promote": "false" } });
+    // FINSIGHT_PHASE=candidate pulumi up --stack local
+    const candidate = await runProgram({
+      stack: "local",
+      env: { FINSIGHT_PHASE: "candidate" },
+      config: registry.config,
+    });
     assert.equal(candidate.error, undefined);
     assert.equal(candidate.outputs.phase, "candidate");
     assert.deepEqual(imagesOf(candidate)[0].inputs.tags, [`${registry.repository}:v1.4.0`]);
@@ -103,7 +107,7 @@ describe("Pulumi.local.yaml", () => {
       String(candidate.outputs.candidateRef),
       new RegExp(`^${registry.repository}:v1\\.4\\.0@sha256:[0-9a-f]{64}$`),
     );
-    // What that run pushed, then: pulumi config rm finsight:promote --stack local && pulumi up --stack local
+    // What that run pushed, then: pulumi up --stack local (nothing was saved, so this is a release run)
     const pushed = await registry.seed("v1.4.0", imagesOf(candidate)[0].inputs.labels as Record<string, string>);
     const promoted = await runProgram({ stack: "local", config: registry.config });
     assert.equal(promoted.error, undefined);

@@ -50,9 +50,9 @@ export function stackConfig(
 export function settingsOf(
   stack: "prod" | "demo",
   overrides: Record<string, string | undefined> = {},
-  options: { github?: boolean } = {},
+  options: { github?: boolean; env?: PlanInputs["env"] } = {},
 ): ReleaseSettings {
-  return parseSettings(stackConfig(stack, overrides, options), stack);
+  return parseSettings(stackConfig(stack, overrides, options), stack, options.env);
 }
 
 export interface InputsOptions {
@@ -69,7 +69,11 @@ export interface InputsOptions {
 
 export function planInputs(options: InputsOptions = {}): PlanInputs {
   const stack = options.stack ?? "prod";
-  const settings = settingsOf(stack, { "finsight:version": "1.4.0", ...options.config }, { github: options.github });
+  const settings = settingsOf(
+    stack,
+    { "finsight:version": "1.4.0", ...options.config },
+    { github: options.github, ...(options.env ? { env: options.env } : {}) },
+  );
   return {
     stack,
     settings: options.versionFlag
