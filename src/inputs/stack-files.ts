@@ -23,12 +23,12 @@ function readYaml(file: string): Record<string, YamlValue> {
 /** A stack name with no stack file: the CLI reports it as a usage error, the program as a config error. */
 export class UnknownStackError extends ReleaseConfigError {}
 
-export function stackFileOf(projectDir: string, stack: string): string {
+function stackFileOf(projectDir: string, stack: string): string {
   return path.join(projectDir, `Pulumi.${stack}.yaml`);
 }
 
 /** The stacks that have a stack file in the project, sorted. */
-export function listStacks(projectDir: string): string[] {
+function listStacks(projectDir: string): string[] {
   return readdirSync(projectDir)
     .map((name) => /^Pulumi\.([^.]+)\.yaml$/.exec(name)?.[1])
     .filter((stack): stack is string => stack !== undefined)

@@ -25,7 +25,7 @@ export interface BuildPlan {
 }
 
 /** Resource names: stable per variant (and platform, or exact tag), never per version or run. */
-export const platformBuildName = (baseName: string, platform: string) => `${baseName}-${slug(platform)}`;
+const platformBuildName = (baseName: string, platform: string) => `${baseName}-${slug(platform)}`;
 export const indexName = (baseName: string, tag: string) => `${baseName}-index-${tag}`;
 
 /** A docker-build `Index` joining the per-platform builds under one tag. */

@@ -10,7 +10,7 @@ import type { TagLine, TagPlan } from "./tags";
  * complaint docker/metadata-action's users raise most, its issues #80 and #326).
  */
 
-export type TagTarget =
+type TagTarget =
   /** The image this run builds; its digest is known once it is pushed. */
   | { kind: "release" }
   /** An image already in the registry: its digest, or its tag in a preview that could not read the registry. */
@@ -65,7 +65,7 @@ function lineName(line: TagLine, version: string): string {
 }
 
 /** The highest stable release on `line` through `version`, or undefined when there is none. */
-export function highestOnLine(released: readonly ReleasedVersion[], line: TagLine, version: string) {
+function highestOnLine(released: readonly ReleasedVersion[], line: TagLine, version: string) {
   return released.filter((release) => release.stable && onLine(line, version, release.version)).at(-1);
 }
 

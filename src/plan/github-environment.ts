@@ -7,7 +7,7 @@ const SETTING = "finsight:github";
 /** What a variable that names the promoted release holds before anything was promoted. */
 const NONE_PROMOTED = "none promoted yet";
 
-export interface EnvironmentSecretPlan {
+interface EnvironmentSecretPlan {
   name: string;
   /** The `finsight:` key whose secret value it carries. */
   configKey: string;

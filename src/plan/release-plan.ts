@@ -24,7 +24,7 @@ export type { BuildPlan, IndexPlan } from "./builds";
  * laptop), `candidate` pushes the exact tags only, `promote` moves the floating tags to a candidate
  * already in the registry, `rollback` moves them to a pinned release. Only `release` and `candidate` build.
  */
-export type Phase = "release" | "candidate" | "promote" | "rollback";
+type Phase = "release" | "candidate" | "promote" | "rollback";
 
 /** The image under the release's own tag: built by this run, or already in the registry. */
 export type CandidatePlan =

@@ -11,7 +11,7 @@ export const DEFAULT_TAG_TEMPLATES: Readonly<Record<Variant, readonly string[]>>
   demo: ["demo-v{{version}}", "demo"],
 };
 
-export const PLACEHOLDERS = ["version", "major", "minor", "patch", "sha", "runId"] as const;
+const PLACEHOLDERS = ["version", "major", "minor", "patch", "sha", "runId"] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /**
@@ -33,7 +33,7 @@ export interface TagFacts {
   runId?: string;
 }
 
-export interface SkippedTag {
+interface SkippedTag {
   template: string;
   reason: string;
 }

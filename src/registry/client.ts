@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { RegistryAccess, RegistryCredentials } from "../model/registry";
 
 /**
- * A small client for the OCI distribution API: tag list, manifest HEAD/GET/PUT, blob GET.
+ * A small client for the OCI distribution API: tag list, manifest GET and PUT, blob GET. Every
+ * digest is computed from the bytes a GET returned; no HEAD is issued, since a header is only a claim.
  *
  * Written here rather than taken from @snyk/docker-registry-v2-client (evaluated, 4.0.5): that
  * library only issues GET requests (its request wrapper hard-codes the method), so it cannot PUT
@@ -43,7 +44,7 @@ export const MANIFEST_MEDIA_TYPES = [
 ];
 
 /** At most this many tag-list pages are read (1000 tags each); a longer walk is an error, never a partial "read". */
-export const MAX_TAG_PAGES = 1000;
+const MAX_TAG_PAGES = 1000;
 
 /** Bearer realms that live on another host by design, per registry host (checked 2026: GHCR's realm is ghcr.io itself). */
 const WELL_KNOWN_TOKEN_REALMS: Record<string, string[]> = {
@@ -561,12 +562,4 @@ function describeFailure(error: unknown, timeoutMs: number): string {
     return `no complete answer within ${timeoutMs} ms`;
   }
   return failure?.cause?.code ?? failure?.cause?.message ?? failure?.message ?? String(error);
-}
-
-/** `</v2/acme/app/tags/list?last=v1.2.0&n=2>; rel="next"` → the path to fetch next (host not checked: the client checks it). */
-export function nextPage(link: string | null): string | undefined {
-  const match = link?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
-  if (!match) return undefined;
-  const url = new URL(match[1], "http://registry.invalid");
-  return `${url.pathname}${url.search}`;
 }

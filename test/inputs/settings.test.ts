@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parseSettings } from "../../src/inputs/settings";
+import { readStackConfig } from "../../src/inputs/stack-files";
 import { ReleaseConfigError } from "../../src/model/errors";
 import type { ReleaseSettings } from "../../src/model/settings";
 import type { ReleaseEnvironment } from "../../src/model/source-facts";
@@ -30,7 +32,8 @@ function problemsOf(
 
 describe("parseSettings: the shipped stacks", () => {
   it("prod parses to the values a release uses", () => {
-    const settings = parseSettings(stackConfig("prod", {}, { github: true }), "prod");
+    // The shipped stack file itself, as `pulumi up` reads it (Pulumi.yaml's defaults, then Pulumi.prod.yaml).
+    const settings = parseSettings(readStackConfig(path.resolve(__dirname, "../.."), "prod"), "prod");
     assert.deepEqual(
       {
         variant: settings.variant,
