@@ -1,7 +1,6 @@
 import type { PlanInputs } from "../model/plan-inputs";
 import type { RegistryAccess } from "../model/registry";
 import type { ConfigInput, ReleaseSettings } from "../model/settings";
-import type { ReleaseEnvironment, SourceFacts } from "../model/source-facts";
 import { credentialsFor } from "../registry/credentials";
 import { readReleaseEnvironment } from "./process-env";
 import { parseSettings } from "./settings";

@@ -1,9 +1,5 @@
-import * as path from "node:path";
-import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
-import type { GitHubSettings } from "../model/github-settings";
-import type { ImageRepository, RegistryLocation } from "../model/image-repository";
 import {
   CACHE_TYPES,
   type CacheSettings,

@@ -253,7 +253,7 @@ function candidateOf(context: PlanContext, intent: RunIntent): CandidatePlan {
     context.verdict.notes.push("the candidate's digest is checked against the registry at pulumi up");
     return inRegistry ?? { source: "unknown" };
   }
-  if (!inRegistry || inRegistry.source !== "registry") {
+  if (inRegistry?.source !== "registry") {
     throw new ReleaseConfigError(
       `${PROMOTE_DIGEST_VARIABLE} ${wanted}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with ${PHASE_VARIABLE}=candidate) and its checks`,
     );

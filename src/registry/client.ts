@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RegistryAccess, RegistryCredentials } from "../model/registry";
+import type { RegistryAccess } from "../model/registry";
 
 /**
  * A small client for the OCI distribution API: tag list, manifest GET and PUT, blob GET. Every

@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { readStackConfig } from "../../src/inputs/stack-files";
 import {
   floatingTagsOf,
@@ -20,19 +19,14 @@ import {
   type ProgramRun,
   runProgram,
 } from "../support/program";
+import { tempDir } from "../support/temp";
 
 const STAND_IN = "examples/finsight-backend";
 const GITHUB_TYPES = /^github:/;
 
-const copies: string[] = [];
-after(() => {
-  for (const dir of copies) fs.rmSync(dir, { recursive: true, force: true });
-});
-
 /** The stand-in with its VERSION bumped and committed, as the walkthrough's step 2 leaves it (a release refuses uncommitted changes). */
 function standInAt(version: string): string {
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-standin-"));
-  copies.push(copy);
+  const copy = tempDir("finsight-standin-");
   fs.cpSync(path.join(PROJECT_DIR, STAND_IN), copy, { recursive: true });
   fs.writeFileSync(path.join(copy, "VERSION"), `${version}\n`);
   // A release names its source by git commit and tree, as the walkthrough's checkout does.

@@ -10,9 +10,15 @@ import type { RegistryQuestions } from "../../src/model/registry";
 import { RegistryClient, RegistryError, redactCredentials, sha256Digest } from "../../src/registry/client";
 import { readRegistryView } from "../../src/registry/view";
 import { ELSEWHERE_TOKEN, faultProxyForSuite } from "../support/fault-proxy";
-import { pushImage, REGISTRY_PASSWORD, REGISTRY_USER, registryForSuite } from "../support/registry";
+import {
+  pushImage,
+  REGISTRY_CREDENTIALS,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  registryForSuite,
+} from "../support/registry";
 
-const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
+const credentials = REGISTRY_CREDENTIALS;
 const basicPair = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
 
 /** The rejection is a RegistryError whose one-line message names the registry, the request and `cause`. */
