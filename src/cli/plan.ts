@@ -5,6 +5,7 @@
  * `--registry` reads the registry (with the ambient docker login) as `pulumi up` does.
  */
 import { parseArgs } from "node:util";
+import { SemVer } from "semver";
 import { assembleInputs } from "../inputs/release-inputs";
 import { projectName, qualifyKey, readStackConfig, UnknownStackError } from "../inputs/stack-files";
 import { ReleaseConfigError } from "../model/errors";
@@ -159,6 +160,11 @@ export function formatPlan(plan: ReleasePlan): string {
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
+/** The plan as JSON; a version's parsed form (SemVer) is left out: its canonical text is beside it. */
+export function planJson(plan: ReleasePlan): string {
+  return JSON.stringify(plan, (key, value) => (key === "semver" && value instanceof SemVer ? undefined : value), 2);
+}
+
 const OPTIONS = {
   stack: { type: "string" },
   version: { type: "string" },
@@ -217,7 +223,7 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
       return 0;
     }
     const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
-    process.stdout.write(parsed.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    process.stdout.write(parsed.json ? `${planJson(plan)}\n` : `${formatPlan(plan)}\n`);
     // Whoever asked for the registry's judgement and did not get it must not see success.
     if (parsed.options.readRegistry && plan.registry.status !== "read") {
       process.stderr.write(

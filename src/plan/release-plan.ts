@@ -235,8 +235,7 @@ function guards(context: PlanContext): void {
       { ref: qualify(releaseTag), digest: view.digests[releaseTag] },
       context.image.labels,
       view.releaseLabels,
-    ) ??
-    (view.releaseLabels ? undefined : downgradeRefusal(targets.version.text, released, inputs.settings.allowDowngrade));
+    ) ?? (view.releaseLabels ? undefined : downgradeRefusal(targets.version, released, inputs.settings.allowDowngrade));
   if (refusal) throw refusal;
 }
 
@@ -310,7 +309,7 @@ function buildStep(context: PlanContext, candidate: CandidatePlan) {
 /** A release, a candidate or a promotion: guards, the candidate, its build, and how the floating tags move. */
 function release(context: PlanContext, intent: Exclude<RunIntent, { kind: "rollback" }>): RunDecisions {
   const { targets, view, releaseTag, qualify } = context;
-  const version = targets.version.text;
+  const version = targets.version;
   guards(context);
   const candidate = candidateOf(context, intent);
   const built = buildStep(context, candidate);
@@ -330,7 +329,7 @@ function release(context: PlanContext, intent: Exclude<RunIntent, { kind: "rollb
     mode: { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) },
     served:
       candidate.source === "registry"
-        ? { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version }
+        ? { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: version.text }
         : { kind: "candidate" },
   };
 }

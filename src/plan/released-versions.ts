@@ -11,6 +11,8 @@ import { PLACEHOLDER, versionTagText } from "./tags";
 export interface ReleasedVersion {
   /** Canonical semver text (`1.4.0`, `1.5.0-rc.1`, `1.4.0+build.7`). */
   version: string;
+  /** Its parsed form, read once from the tag. */
+  semver: SemVer;
   /** The registry tag it was read from (`v1.4.0`). */
   tag: string;
   stable: boolean;
@@ -46,9 +48,9 @@ export function releasedVersions(tags: readonly string[], template: string): Rel
     if (parsed.raw !== text) continue; // no loose or `v`-prefixed forms inside the template
     const version = versionText(parsed);
     if (tagForVersion(template, version) !== tag) continue;
-    found.set(version, { version, tag, stable: parsed.prerelease.length === 0 });
+    found.set(version, { version, semver: parsed, tag, stable: parsed.prerelease.length === 0 });
   }
-  return [...found.values()].sort((a, b) => compare(a.version, b.version));
+  return [...found.values()].sort((a, b) => compare(a.semver, b.semver));
 }
 
 /**
@@ -65,9 +67,9 @@ export function closestReleased(released: readonly ReleasedVersion[], wanted: st
       .reverse()
       .map((release) => release.version);
   }
-  const below = released.filter((release) => compare(release.version, target) < 0).length;
+  const below = released.filter((release) => compare(release.semver, target) < 0).length;
   const key = (release: ReleasedVersion, index: number) => {
-    const version = new SemVer(release.version);
+    const version = release.semver;
     const otherMajor = version.major !== target.major;
     return [
       otherMajor ? 1 : 0,

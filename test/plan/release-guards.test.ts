@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parsePin } from "../../src/inputs/settings";
+import { parsedVersion } from "../../src/model/version-text";
 import { planFloatingTags } from "../../src/plan/floating-tag-moves";
 import { confirmPin } from "../../src/plan/pin";
 import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal } from "../../src/plan/release-guards";
@@ -23,7 +24,7 @@ function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMP
   );
   const planned = planFloatingTags({
     baseName: "finsight-backend-full",
-    mode: { kind: "promote", version },
+    mode: { kind: "promote", version: parsedVersion(version) },
     tags: tagsFor(version, templates),
     released: registryOf(...existing),
     digests,
@@ -91,7 +92,7 @@ describe("floating tags follow the registry, not the event", () => {
   it("a tag that should stay but is not in the registry is not managed at all", () => {
     const planned = planFloatingTags({
       baseName: "b",
-      mode: { kind: "promote", version: "1.9.1" },
+      mode: { kind: "promote", version: parsedVersion("1.9.1") },
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: {},
@@ -106,7 +107,7 @@ describe("floating tags follow the registry, not the event", () => {
   it("says why a tag stays", () => {
     const [, , latest] = planFloatingTags({
       baseName: "finsight-backend-full",
-      mode: { kind: "promote", version: "1.9.1" },
+      mode: { kind: "promote", version: parsedVersion("1.9.1") },
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: { latest: "sha256:aaa" },
@@ -159,12 +160,12 @@ describe("downgrades are refused unless allowed on purpose", () => {
   ];
   for (const { version, existing, refused } of cases) {
     it(`${version} after ${existing.join(", ") || "nothing"}: ${refused ? "refused" : "accepted"}`, () => {
-      const refusal = downgradeRefusal(version, registryOf(...existing), false);
+      const refusal = downgradeRefusal(parsedVersion(version), registryOf(...existing), false);
       if (refused) {
         assert.ok(refusal);
         assert.match(refusal.message, refused);
         assert.match(refusal.message, /set finsight:allowDowngrade to true on purpose$/);
-        assert.equal(downgradeRefusal(version, registryOf(...existing), true), undefined);
+        assert.equal(downgradeRefusal(parsedVersion(version), registryOf(...existing), true), undefined);
       } else {
         assert.equal(refusal, undefined);
       }

@@ -57,11 +57,10 @@ describe("released versions, read back from registry tags", () => {
 });
 
 describe("closest released versions (for a pin that does not exist)", () => {
-  const released = ["1.2.0", "1.3.0", "1.3.1", "1.4.0", "2.0.0"].map((version) => ({
-    version,
-    tag: `v${version}`,
-    stable: true,
-  }));
+  const released = releasedVersions(
+    ["1.2.0", "1.3.0", "1.3.1", "1.4.0", "2.0.0"].map((version) => `v${version}`),
+    "v{{version}}",
+  );
   const cases: [string, string[]][] = [
     ["1.3.2", ["1.3.1", "1.3.0", "1.4.0", "1.2.0", "2.0.0"]],
     ["2.1.0", ["2.0.0", "1.4.0", "1.3.1", "1.3.0", "1.2.0"]],
