@@ -1,6 +1,7 @@
 import { ReleaseConfigError } from "../model/errors";
-import { closestReleased, type ReleasedVersion, tagForVersion } from "./released-versions";
+import { closestReleased, type ReleasedVersion } from "./released-versions";
 import type { TagPlan } from "./tags";
+import { tagForVersion, type VersionTemplate } from "./tags";
 
 /** A rollback as asked (finsight:pin), before the registry has confirmed that the release exists. */
 export interface RequestedPin {
@@ -27,7 +28,7 @@ export function confirmPin(
   released: readonly ReleasedVersion[],
   digests: Readonly<Record<string, string>>,
   repository: string,
-  template: string,
+  template: VersionTemplate,
 ): ConfirmedPin {
   const match = released.find((release) => release.version === pin.version);
   if (!match) {

@@ -1,4 +1,5 @@
 import { ReleaseConfigError } from "../model/errors";
+import type { GitHubSettings } from "../model/github-settings";
 import type { ImageRepository } from "../model/image-repository";
 import { platformTag, qualify } from "../model/image-repository";
 import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
@@ -413,22 +414,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
   const { intent } = settings;
   const run =
     intent.kind === "rollback" && targets.pin ? rollback(context, targets.pin) : release(context, asRelease(intent));
-  const decided = planFloatingTags({
-    baseName: context.baseName,
-    tags,
-    released,
-    digests: view.digests,
-    registryRead: context.read,
-    mode: run.mode,
-  });
-  if (run.mode.kind === "promote") {
-    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
-      verdict.notes.push(
-        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
-      );
-    }
-  }
-
+  const decided = floatingStep(context, run);
   return {
     stack: inputs.stack,
     variant: settings.variant,
@@ -452,20 +438,43 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
       registry.status === "read"
         ? { status: "read", requests: registry.requests, released: released.map((release) => release.version) }
         : { status: registry.status, reason: registry.reason },
-    ...(settings.github
-      ? {
-          github: planGitHubEnvironment(settings.github, {
-            variant: settings.variant,
-            ...githubFacts(context, run),
-            registryHost: repository.host,
-            registryUsername: settings.registryUsername,
-            hasPulumiAccessToken: settings.hasPulumiAccessToken,
-          }),
-        }
-      : {}),
+    ...(settings.github ? { github: githubStep(context, run, settings.github) } : {}),
     notes: [...verdict.notes, ...sourceNotes(context, run)],
     warnings: verdict.warnings,
   };
+}
+
+/** Where each floating tag points after this run; a promotion notes the tags it leaves alone. */
+function floatingStep(context: PlanContext, run: RunDecisions): FloatingTagPlan[] {
+  const { tags } = context.targets;
+  const decided = planFloatingTags({
+    baseName: context.baseName,
+    tags,
+    released: context.released,
+    digests: context.view.digests,
+    registryRead: context.read,
+    mode: run.mode,
+  });
+  if (run.mode.kind === "promote") {
+    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
+      context.verdict.notes.push(
+        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
+      );
+    }
+  }
+  return decided;
+}
+
+/** The stack's GitHub Actions environment, serving what the run decided. */
+function githubStep(context: PlanContext, run: RunDecisions, github: GitHubSettings): GitHubEnvironmentPlan {
+  const { settings } = context.inputs;
+  return planGitHubEnvironment(github, {
+    variant: settings.variant,
+    ...githubFacts(context, run),
+    registryHost: context.targets.repository.host,
+    registryUsername: settings.registryUsername,
+    hasPulumiAccessToken: settings.hasPulumiAccessToken,
+  });
 }
 
 /** `releaseTargets` sets a pin exactly when the intent is a rollback; this narrows the type accordingly. */

@@ -1,7 +1,7 @@
 import { compare, SemVer } from "semver";
 import { PLATFORM_SUFFIXES } from "../model/image-repository";
 import { versionText } from "../model/version-text";
-import { PLACEHOLDER, versionTagText } from "./tags";
+import { tagForVersion, type VersionTemplate } from "./tags";
 
 /**
  * What the registry says has been released, read back from its tag names with the stack's own
@@ -18,22 +18,9 @@ export interface ReleasedVersion {
   stable: boolean;
 }
 
-/** The first tag template that names the version and nothing else, or undefined when there is none. */
-export function versionTemplateOf(templates: readonly string[]): string | undefined {
-  return templates.find((template) => {
-    const names = [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
-    return names.length === 1 && names[0] === "version";
-  });
-}
-
-/** Renders a version through a version template: the inverse of `releasedVersions`' reading. */
-export function tagForVersion(template: string, version: string): string {
-  return template.replace(PLACEHOLDER, versionTagText(version));
-}
-
 /** Every registry tag that reads back as a version through the template, lowest first. */
-export function releasedVersions(tags: readonly string[], template: string): ReleasedVersion[] {
-  const [prefix, suffix] = template.split(/\{\{\s*version\s*\}\}/);
+export function releasedVersions(tags: readonly string[], template: VersionTemplate): ReleasedVersion[] {
+  const { prefix, suffix } = template.versionAlone;
   const found = new Map<string, ReleasedVersion>();
   for (const tag of tags) {
     if (!tag.startsWith(prefix) || !tag.endsWith(suffix) || tag.length <= prefix.length + suffix.length) continue;

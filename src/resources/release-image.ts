@@ -51,67 +51,13 @@ export class ReleaseImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleaseImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("finsight:release:Image", name, {}, opts);
-    const { login, repository } = args;
-    const images = new Map<string, dockerbuild.Image>();
-    for (const { name: buildName, ...build } of args.builds) {
-      const image = new dockerbuild.Image(
-        buildName,
-        { ...build, ...(login ? { registries: [login] } : {}) },
-        { parent: this, retainOnDelete: true }, // never delete pushed tags (see class comment)
-      );
-      images.set(buildName, image);
-    }
-    const imageNamed = (build: string) => {
-      const image = images.get(build);
-      if (!image) throw new Error(`${build} is not among the planned builds`);
-      return image;
-    };
-    const indexes = args.indexes.map(
-      (index) =>
-        new dockerbuild.Index(
-          index.name,
-          {
-            tag: index.tag,
-            sources: index.sources.map((source) => imageNamed(source).ref),
-            push: index.push,
-            ...(login ? { registry: login } : {}),
-          },
-          { parent: this, retainOnDelete: true }, // deleting an Index would delete its tag
-        ),
-    );
-
-    const { candidate } = args;
-    const indexNamed = (index: string) => {
-      const found = indexes.find((_, i) => args.indexes[i].name === index);
-      if (!found) throw new Error(`${index} is not among the planned indexes`);
-      return found;
-    };
-    const candidateDigest: pulumi.Output<string> =
-      candidate.source === "registry"
-        ? pulumi.output(candidate.digest)
-        : candidate.source === "build"
-          ? "index" in candidate.digestOf
-            ? indexNamed(candidate.digestOf.index).ref.apply(digestOf)
-            : imageNamed(candidate.digestOf.image).digest
-          : pulumi.output("");
-
-    const floating = args.floatingTags.map(
-      (tag) =>
-        new FloatingTag(
-          tag.name,
-          {
-            host: repository.host,
-            repository: repository.path,
-            tag: tag.tag,
-            source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
-            insecure: args.insecure,
-            registryTokenHosts: args.registryTokenHosts,
-            ...(tag.seen !== undefined ? { seenDigest: tag.seen } : {}),
-            ...(login ? { username: login.username, password: login.password } : {}),
-          },
-          { parent: this, dependsOn: [...images.values(), ...indexes] },
-        ),
-    );
+    const { repository } = args;
+    const built = declareBuilds(this, args);
+    const candidateDigest = candidateDigestOf(args.candidate, built);
+    const floating = declareFloatingTags(this, args, candidateDigest, [
+      ...built.images.values(),
+      ...built.indexes.values(),
+    ]);
 
     this.candidateRef = candidateDigest.apply((digest) => (digest ? `${args.releaseTag}@${digest}` : ""));
     const served = args.served;
@@ -132,4 +78,80 @@ export class ReleaseImage extends pulumi.ComponentResource {
       floatingTags: this.floatingTags,
     });
   }
+}
+
+interface Built {
+  images: Map<string, dockerbuild.Image>;
+  indexes: Map<string, dockerbuild.Index>;
+}
+
+/** The planned builds and the indexes that join them, by their plan names. */
+function declareBuilds(parent: pulumi.Resource, args: ReleaseImageArgs): Built {
+  const { login } = args;
+  const images = new Map<string, dockerbuild.Image>();
+  for (const { name: buildName, ...build } of args.builds) {
+    const image = new dockerbuild.Image(
+      buildName,
+      { ...build, ...(login ? { registries: [login] } : {}) },
+      { parent, retainOnDelete: true }, // never delete pushed tags (see class comment)
+    );
+    images.set(buildName, image);
+  }
+  const indexes = new Map<string, dockerbuild.Index>();
+  for (const index of args.indexes) {
+    const declared = new dockerbuild.Index(
+      index.name,
+      {
+        tag: index.tag,
+        sources: index.sources.map((source) => named(images, source, "builds").ref),
+        push: index.push,
+        ...(login ? { registry: login } : {}),
+      },
+      { parent, retainOnDelete: true }, // deleting an Index would delete its tag
+    );
+    indexes.set(index.name, declared);
+  }
+  return { images, indexes };
+}
+
+function named<T>(resources: Map<string, T>, name: string, kind: string): T {
+  const found = resources.get(name);
+  if (!found) throw new Error(`${name} is not among the planned ${kind}`);
+  return found;
+}
+
+/** The candidate's digest, from where the plan says it is: the registry, the release's Index, or its one Image. */
+function candidateDigestOf(candidate: CandidatePlan, built: Built): pulumi.Output<string> {
+  if (candidate.source === "registry") return pulumi.output(candidate.digest);
+  if (candidate.source === "unknown") return pulumi.output("");
+  return "index" in candidate.digestOf
+    ? named(built.indexes, candidate.digestOf.index, "indexes").ref.apply(digestOf)
+    : named(built.images, candidate.digestOf.image, "builds").digest;
+}
+
+/** One FloatingTag per planned floating tag, written only after every build and index is pushed. */
+function declareFloatingTags(
+  parent: pulumi.Resource,
+  args: ReleaseImageArgs,
+  candidateDigest: pulumi.Output<string>,
+  pushes: pulumi.Resource[],
+): FloatingTag[] {
+  const { login, repository } = args;
+  return args.floatingTags.map(
+    (tag) =>
+      new FloatingTag(
+        tag.name,
+        {
+          host: repository.host,
+          repository: repository.path,
+          tag: tag.tag,
+          source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
+          insecure: args.insecure,
+          registryTokenHosts: args.registryTokenHosts,
+          ...(tag.seen !== undefined ? { seenDigest: tag.seen } : {}),
+          ...(login ? { username: login.username, password: login.password } : {}),
+        },
+        { parent, dependsOn: pushes },
+      ),
+  );
 }

@@ -6,16 +6,25 @@ import { planFloatingTags } from "../../src/plan/floating-tag-moves";
 import { confirmPin } from "../../src/plan/pin";
 import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal } from "../../src/plan/release-guards";
 import { releasedVersions } from "../../src/plan/released-versions";
-import { DEFAULT_TAG_TEMPLATES, planTags } from "../../src/plan/tags";
+import {
+  DEFAULT_TAG_TEMPLATES,
+  parseTagTemplates,
+  planTags,
+  type VersionTemplate,
+  versionTemplateOf,
+} from "../../src/plan/tags";
 import { resolveVersion } from "../../src/plan/version";
 
+const VERSION_TEMPLATE = versionTemplateOf(parseTagTemplates(["v{{version}}"])) as VersionTemplate;
 const registryOf = (...versions: string[]) =>
   releasedVersions(
     versions.map((v) => `v${v}`),
-    "v{{version}}",
+    VERSION_TEMPLATE,
   );
 const tagsFor = (version: string, templates = DEFAULT_TAG_TEMPLATES.full) =>
-  planTags(templates, { version: resolveVersion({ configured: { text: version, from: "config" }, env: {} }) });
+  planTags(parseTagTemplates(templates), {
+    version: resolveVersion({ configured: { text: version, from: "config" }, env: {} }),
+  });
 
 /** Where each floating tag points after releasing `version` onto a registry holding `existing`. */
 function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMPLATES.full): Record<string, string> {
@@ -236,7 +245,7 @@ describe("pins", () => {
           registryOf("1.2.0", "1.3.1", "1.3.2", "1.4.0"),
           {},
           "ghcr.io/acme/finsight-backend",
-          "v{{version}}",
+          VERSION_TEMPLATE,
         ),
       {
         name: "ReleaseConfigError",
@@ -246,15 +255,15 @@ describe("pins", () => {
     );
   });
   it("an empty registry says so", () => {
-    assert.throws(() => confirmPin(pinOf("1.0.0"), [], {}, "r", "v{{version}}"), /No released version was found$/);
+    assert.throws(() => confirmPin(pinOf("1.0.0"), [], {}, "r", VERSION_TEMPLATE), /No released version was found$/);
   });
   it("a released pin carries the digest the registry gave its tag", () => {
-    const pin = confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", "v{{version}}");
+    const pin = confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", VERSION_TEMPLATE);
     assert.equal(pin.digest, "sha256:good");
   });
   it("a tag listed but not readable is refused rather than served without a digest", () => {
     assert.throws(
-      () => confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", "v{{version}}"),
+      () => confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", VERSION_TEMPLATE),
       /the registry lists r:v1\.3\.2 but its manifest could not be read/,
     );
   });

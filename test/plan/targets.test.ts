@@ -81,7 +81,7 @@ describe("releaseTargets: tags and pin", () => {
   it("demo: its own version template and tags", () => {
     const targets = releaseTargets(planInputs({ stack: "demo" }));
     assert.deepEqual(
-      [targets.versionTemplate, targets.tags.exact, targets.tags.floating],
+      [targets.versionTemplate?.text, targets.tags.exact, targets.tags.floating],
       ["demo-v{{version}}", ["demo-v1.4.0"], ["demo"]],
     );
   });
