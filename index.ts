@@ -46,9 +46,13 @@ export = async () => {
     // What the stack stands on (drift and roll forward check the application out at it); a candidate
     // run leaves it on the promoted release, and names itself in candidateVersion.
     version: plan.stackVersion,
-    candidateVersion: plan.version.text,
-    versionSource: plan.version.source,
+    // A rollback has no candidate: nothing is built, whatever version the checkout names.
+    candidateVersion: plan.pin ? "" : plan.version.text,
+    versionSource: plan.pin ? "pin" : plan.version.source,
     pinnedVersion: plan.pin?.version,
+    // What users get now, and (in a rollback) the release removing the pin returns to.
+    servedVersion: plan.served.kind === "candidate" ? plan.version.text : (plan.served.version ?? ""),
+    rollForwardVersion: plan.rollForwardVersion,
     repository: plan.repository.name,
     imageRef: image.servedRef,
     digest: image.servedDigest,
