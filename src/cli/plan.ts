@@ -6,11 +6,14 @@
  */
 import { parseArgs } from "node:util";
 import { SemVer } from "semver";
+import type { AssembledInputs } from "../inputs/release-inputs";
 import { assembleInputs } from "../inputs/release-inputs";
 import { projectName, qualifyKey, readStackConfig, UnknownStackError } from "../inputs/stack-files";
 import { closestName, ReleaseConfigError } from "../model/errors";
-import { releasePipeline } from "../pipeline";
+import { releasedListing, releasePipeline } from "../pipeline";
 import type { ReleasePlan } from "../plan/release-plan";
+import type { ReleasedListing } from "../plan/released-listing";
+import { versionGiven } from "../plan/version";
 
 export const USAGE = `usage: npm run plan -- --stack <stack> [options]
 
@@ -37,12 +40,13 @@ export interface PlanOptions {
   readRegistry?: boolean;
 }
 
-export async function planForStack(
+/** The inputs for a stack, from its stack file with the command line's overrides, as `pulumi preview` sees them. */
+function assembleForStack(
   projectDir: string,
   stack: string,
   processEnv: NodeJS.ProcessEnv,
-  options: PlanOptions = {},
-): Promise<ReleasePlan> {
+  options: PlanOptions,
+): AssembledInputs {
   const { values, secretKeys } = readStackConfig(projectDir, stack);
   const project = projectName(projectDir);
   for (const [key, value] of Object.entries(options.config ?? {})) {
@@ -50,20 +54,72 @@ export async function planForStack(
     values[qualified] = value;
     secretKeys.delete(qualified);
   }
-  const assembled = assembleInputs({
+  return assembleInputs({
     stack,
     config: { values, secretKeys },
     processEnv: { ...processEnv, ...options.intent },
     preview: true,
     ...(options.version ? { versionFlag: options.version } : {}),
   });
+}
+
+export async function planForStack(
+  projectDir: string,
+  stack: string,
+  processEnv: NodeJS.ProcessEnv,
+  options: PlanOptions = {},
+): Promise<ReleasePlan> {
   const { plan } = await releasePipeline(
-    assembled,
+    assembleForStack(projectDir, stack, processEnv, options),
     options.readRegistry
       ? { readRegistry: true }
       : { readRegistry: false, notRead: "npm run plan reads the registry only with --registry" },
   );
   return plan;
+}
+
+/**
+ * `--registry` with no release version from any source (and no pin): there is nothing to plan, so the
+ * registry's releases are listed instead, which is what a user choosing a pin needs.
+ */
+async function listingForStack(
+  projectDir: string,
+  stack: string,
+  processEnv: NodeJS.ProcessEnv,
+  options: PlanOptions,
+): Promise<ReleasedListing | undefined> {
+  if (!options.readRegistry || options.version) return undefined;
+  const assembled = assembleForStack(projectDir, stack, processEnv, options);
+  const { settings, env, source } = assembled.inputs;
+  if (
+    settings.intent.kind !== "release" ||
+    versionGiven({ configured: settings.version, env, versionFile: source.versionFile })
+  ) {
+    return undefined;
+  }
+  return releasedListing(assembled);
+}
+
+function formatListing(listing: ReleasedListing): string {
+  const rows: [string, string][] = [
+    ["stack", listing.stack],
+    ["repository", listing.repository],
+    [
+      "registry",
+      listing.registry.status === "read"
+        ? `read (${listing.registry.requests} requests)`
+        : `${listing.registry.status}: ${listing.registry.reason}`,
+    ],
+    ["released", list(listing.released.filter((release) => release.stable).map((release) => release.version))],
+    ["prereleases", list(listing.released.filter((release) => !release.stable).map((release) => release.version))],
+    ...listing.serving.map((tag): [string, string] => [`tag ${tag.tag}`, `-> ${tag.version ?? tag.digest}`]),
+    [
+      "note",
+      "no release version was given (--version, finsight:version, RELEASE_VERSION, a v* tag or a VERSION file), so this lists what is released; add --version X to plan a release, or -c finsight:pin=X to plan a rollback",
+    ],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
 const list = (items: readonly string[]) => (items.length ? items.join(", ") : "-");
@@ -266,6 +322,13 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
     if (parsed.help) {
       process.stdout.write(USAGE);
       return 0;
+    }
+    const listing = await listingForStack(projectDir, parsed.stack, process.env, parsed.options);
+    if (listing) {
+      process.stdout.write(parsed.json ? `${JSON.stringify(listing, null, 2)}\n` : `${formatListing(listing)}\n`);
+      if (listing.registry.status === "read") return 0;
+      process.stderr.write(`error: the registry could not be read: ${listing.registry.reason}\n`);
+      return 1;
     }
     const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
     process.stdout.write(parsed.json ? `${planJson(plan)}\n` : `${formatPlan(plan)}\n`);
