@@ -7,7 +7,7 @@ import { ReleaseImage } from "./src/resources/release-image";
 // An async program: the registry is read once, before any resource is registered, and every
 // decision of the run (candidate, promotion, pin, floating tags, guards) is taken from that one view.
 export = async () => {
-  const { secrets, githubToken, login, ...assembled } = loadRelease();
+  const { secretsFor, githubToken, login, ...assembled } = loadRelease();
   const { plan } = await releasePipeline(assembled, { readRegistry: true });
   for (const note of plan.notes) pulumi.log.info(note);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
@@ -19,7 +19,7 @@ export = async () => {
     ? new GitHubEnvironment(plan.github.environment, {
         plan: plan.github,
         candidateRef,
-        secrets,
+        secrets: secretsFor(plan.github.secrets.map((secret) => secret.configKey)),
         token: githubToken,
       })
     : undefined;
