@@ -251,11 +251,14 @@ describe("who holds what: candidate, verify (no secret), sign, promote", () => {
     const sbomCheck = signSteps[stepNamed(signSteps, /SBOM is the one the gate passed/)];
     assert.equal(sbomCheck.env?.SBOM_SHA256, expression("needs.verify.outputs.sbom-sha256"));
     const promoteSteps = promote.steps ?? [];
+    // Per-run intents go in the environment (src/model/intent.ts), never as config a run would save.
     const up = promoteSteps.find((step) => /scripts\/pulumi-up\.sh/.test(step.run ?? ""));
-    assert.equal(up?.env?.DIGEST, digest);
-    assert.match(up?.run ?? "", /--config finsight:promote=true --config "finsight:promoteDigest=\$\{DIGEST\}"/);
+    assert.equal(up?.env?.FINSIGHT_PROMOTE_DIGEST, digest);
+    assert.equal(up?.env?.FINSIGHT_PHASE, undefined);
     const candidateUp = (candidate.steps ?? []).find((step) => /scripts\/pulumi-up\.sh/.test(step.run ?? ""));
-    assert.match(candidateUp?.run ?? "", /-- --config finsight:promote=false$/);
+    assert.equal(candidateUp?.env?.FINSIGHT_PHASE, "candidate");
+    assert.equal(candidateUp?.env?.FINSIGHT_PROMOTE_DIGEST, undefined);
+    for (const step of [up, candidateUp]) assert.doesNotMatch(step?.run ?? "", /--config|-c |finsight:promote/);
     assert.equal(promote.outputs?.["image-ref"], expression("steps.promoted.outputs.image-ref"));
   });
 

@@ -262,23 +262,19 @@ echo "Resources: 3 unchanged"`,
 
   it("tries again after a conflict, checking the pin before each attempt, and passes the arguments on", () => {
     const { PATH, calls } = pulumi(2);
-    const result = run(
-      "scripts/pulumi-up.sh",
-      ["prod", "--refuse-if-pinned", "--", "--config", "finsight:promote=false"],
-      {
-        PATH,
-        PULUMI_UP_RETRY: "1",
-      },
-    );
+    const result = run("scripts/pulumi-up.sh", ["prod", "--refuse-if-pinned", "--", "--diff"], {
+      PATH,
+      PULUMI_UP_RETRY: "1",
+    });
     assert.equal(result.status, 0, result.out);
     assert.match(result.out, /stack prod is busy with another update; trying again in 1 s/);
     assert.deepEqual(calls(), [
       "stack output --json --stack prod",
-      "up --yes --non-interactive --stack prod --config finsight:promote=false",
+      "up --yes --non-interactive --stack prod --diff",
       "stack output --json --stack prod",
-      "up --yes --non-interactive --stack prod --config finsight:promote=false",
+      "up --yes --non-interactive --stack prod --diff",
       "stack output --json --stack prod",
-      "up --yes --non-interactive --stack prod --config finsight:promote=false",
+      "up --yes --non-interactive --stack prod --diff",
     ]);
   });
 
