@@ -1,13 +1,12 @@
 import * as path from "node:path";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
+import { KNOWN_PLATFORMS, type PlatformName } from "../model/platforms";
 import {
   CACHE_TYPES,
   type CacheSettings,
   type ConfigInput,
-  KNOWN_PLATFORMS,
   NAMESPACE,
-  type PlatformName,
   type ReleaseSettings,
   VARIANTS,
   type Variant,

@@ -1,7 +1,7 @@
-import { Platform } from "@pulumi/docker-build/types/enums";
 import type { GitHubSettings } from "./github-settings";
 import type { ImageRepository, RegistryLocation } from "./image-repository";
 import type { RunIntent } from "./intent";
+import type { PlatformName } from "./platforms";
 
 /** The vocabulary of a stack's `finsight:*` settings, shared by every stage: read in inputs, decided on in plan. */
 
@@ -19,10 +19,6 @@ export type CacheSettings =
   | { type: "local"; dir: string }
   | { type: "none" };
 export const CACHE_TYPES = ["registry", "gha", "local", "none"] as const;
-
-export type PlatformName = (typeof Platform)[keyof typeof Platform];
-/** The docker-build provider's own list of platforms: anything else it would reject later. */
-export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
 
 /** Where a configured version came from: the stack config, or `npm run plan --version`. */
 export type ConfiguredVersion = { text: string; from: "config" | "--version" };
