@@ -3,6 +3,7 @@ import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
 import { versionText } from "../version-text";
+import { parseBuildArgs } from "./build-args";
 import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
 import {
   type ImageRepository,
@@ -55,6 +56,8 @@ export interface ReleaseSettings {
   context: string;
   dockerfile: string;
   platforms: PlatformName[];
+  /** `finsight:buildArgs`: build args the stack adds to the variant's own (none reserved by the plan). */
+  buildArgs: Record<string, string>;
   push: boolean;
   /** Move the floating tags and FINSIGHT_BACKEND_IMAGE to this release; false pushes a candidate only. */
   promote: boolean;
@@ -85,7 +88,7 @@ export interface ReleaseSettings {
 }
 
 /** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
-export const OBJECT_CONFIG_KEYS = ["github"] as const;
+export const OBJECT_CONFIG_KEYS = ["github", "buildArgs"] as const;
 
 /** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
 export const CONFIG_KEYS = [
@@ -389,6 +392,7 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
       requiredText(raw, "dockerfile", "a Dockerfile path relative to the build context, such as Dockerfile.backend"),
     ),
     platforms: problems.check(() => parsePlatforms(raw)),
+    buildArgs: problems.check(() => parseBuildArgs(raw.values[key("buildArgs")])),
     push: problems.check(() => booleanSetting(raw, "push")),
     promote: problems.check(() => booleanSetting(raw, "promote")),
     promoteDigest: problems.check(() => parsePromoteDigest(raw)),
