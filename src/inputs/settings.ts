@@ -87,7 +87,7 @@ export interface ReleaseSettings {
   licenses?: string;
 }
 
-/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
+/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in docs/CONFIGURATION.md only. */
 export const OBJECT_CONFIG_KEYS = ["github", "buildArgs"] as const;
 
 /** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
