@@ -99,6 +99,17 @@ describe("doctor: registry reachable, login valid, push allowed", () => {
 
   const statuses = (results: { status: string }[]) => results.map((result) => result.status);
 
+  /** Settings with the stack's own login: finsight:registryUsername and the secret finsight:registryPassword. */
+  const stackLogin = () =>
+    parseSettings(
+      stackConfig(
+        "demo",
+        { "finsight:registry": `${proxy.host}/finsight-test`, "finsight:registryUsername": REGISTRY_USER },
+        { secretKeys: ["finsight:registryPassword"] },
+      ),
+      "demo",
+    );
+
   it("with the right login: all three pass, and the upload is started and cancelled, storing nothing", async () => {
     proxy.requests.length = 0;
     const results = await checkRegistry(contextFor(proxy.host, { dockerConfigDir: dockerConfig(proxy.host) }));
@@ -201,14 +212,7 @@ describe("doctor: registry reachable, login valid, push allowed", () => {
     try {
       const context = doctorContext({ path: stackTools.path });
       context.pulumiStack = true;
-      context.settings = parseSettings(
-        stackConfig(
-          "demo",
-          { "finsight:registry": `${proxy.host}/finsight-test`, "finsight:registryUsername": REGISTRY_USER },
-          { secretKeys: ["finsight:registryPassword"] },
-        ),
-        "demo",
-      );
+      context.settings = stackLogin();
       const results = await checkRegistry(context);
       assert.deepEqual(statuses(results), ["pass", "pass", "pass"], JSON.stringify(results));
       assert.equal(results[1].detail, `finsight:registryUsername ${REGISTRY_USER} is accepted`);
@@ -220,14 +224,7 @@ describe("doctor: registry reachable, login valid, push allowed", () => {
 
   it("the stack's own login without a Pulumi stack to read its secret from", async () => {
     const context = doctorContext({ path: tools.path });
-    context.settings = parseSettings(
-      stackConfig(
-        "demo",
-        { "finsight:registry": `${proxy.host}/finsight-test`, "finsight:registryUsername": REGISTRY_USER },
-        { secretKeys: ["finsight:registryPassword"] },
-      ),
-      "demo",
-    );
+    context.settings = stackLogin();
     const results = await checkRegistry(context);
     assert.equal(results[1].status, "fail");
     assert.match(
