@@ -7,8 +7,8 @@
 import { parseArgs } from "node:util";
 import { formatReport } from "../doctor/report";
 import { runDoctor } from "../doctor/run";
-import { closestName } from "../errors";
-import { listStacks } from "../inputs/stack-files";
+import { readStackConfig, UnknownStackError } from "../inputs/stack-files";
+import { closestName } from "../model/errors";
 
 export const USAGE = `usage: npm run doctor -- --stack <stack> [--read-only] [--json]
 
@@ -52,13 +52,8 @@ export async function main(argv: string[], projectDir = process.cwd(), env = pro
       process.stdout.write(USAGE);
       return 0;
     }
-    const stacks = listStacks(projectDir);
-    if (!stacks.includes(parsed.stack)) {
-      const near = closestName(parsed.stack, stacks);
-      throw new UsageError(
-        `--stack must name a stack of this project (${stacks.join(", ")}), got ${JSON.stringify(parsed.stack)}${near ? `: did you mean ${near}?` : ""}`,
-      );
-    }
+    // The one unknown-stack check of the project (it names the stacks there are).
+    readStackConfig(projectDir, parsed.stack);
     const report = await runDoctor({
       projectDir,
       stack: parsed.stack,
@@ -70,7 +65,7 @@ export async function main(argv: string[], projectDir = process.cwd(), env = pro
     process.stdout.write(parsed.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     return report.ok ? 0 : 1;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof UnknownStackError) {
       process.stderr.write(`error: ${error.message}\n${USAGE.split("\n")[0]} (--help for more)\n`);
       return 2;
     }

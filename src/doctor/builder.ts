@@ -5,7 +5,7 @@ import type { DoctorContext } from "./context";
 import { type CheckResult, fail, pass } from "./report";
 
 /** Pushing together with a cache export needs BuildKit 0.13 or later (docker-build's own requirement). */
-export const MIN_BUILDKIT = "0.13.0";
+const MIN_BUILDKIT = "0.13.0";
 /** Drivers docker-build builds with; the legacy `docker` driver is refused by the provider. */
 const DRIVERS = ["docker-container", "kubernetes", "remote"];
 

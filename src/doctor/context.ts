@@ -1,4 +1,4 @@
-import type { ReleaseSettings } from "../inputs/settings";
+import type { ReleaseSettings } from "../model/settings";
 
 /** What every check reads, and what earlier checks learned for later ones (a later check needs an earlier one's answer). */
 export interface DoctorContext {

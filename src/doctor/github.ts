@@ -1,4 +1,4 @@
-import type { GitHubSettings } from "../inputs/github-settings";
+import type { GitHubSettings } from "../model/github-settings";
 import { describeShape, redactCredentials } from "../registry/client";
 import { firstLine, runCommand } from "./commands";
 import type { DoctorContext } from "./context";
@@ -22,7 +22,7 @@ interface Answer {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-export class GitHubApi {
+class GitHubApi {
   readonly base: string;
   private readonly token: string;
 

@@ -1,11 +1,6 @@
-import { dockerCredentials } from "../inputs/docker-login";
-import {
-  type RegistryAccess,
-  RegistryClient,
-  type RegistryCredentials,
-  RegistryError,
-  registryBaseUrl,
-} from "../registry/client";
+import type { RegistryAccess, RegistryCredentials } from "../model/registry";
+import { RegistryClient, RegistryError, registryBaseUrl } from "../registry/client";
+import { dockerCredentials } from "../registry/credentials";
 import { firstLine } from "./commands";
 import type { DoctorContext } from "./context";
 import { type CheckResult, fail, pass, skip } from "./report";
@@ -17,7 +12,7 @@ import { pulumi } from "./toolchain";
  * location). Nothing is stored: no blob, no manifest, no tag. A registry that does not cancel
  * uploads lets the unfinished one expire (distribution purges them on its own schedule).
  */
-export class PushProbe extends RegistryClient {
+class PushProbe extends RegistryClient {
   private readonly probeAccess: RegistryAccess;
 
   constructor(access: RegistryAccess) {
@@ -104,7 +99,7 @@ export async function checkRegistry(context: DoctorContext): Promise<CheckResult
     host: repository.host,
     repository: repository.path,
     insecure: settings.registryInsecure,
-    tokenRealmHosts: settings.registryTokenHosts,
+    registryTokenHosts: settings.registryTokenHosts,
     timeoutMs: 10_000,
     ...("credentials" in login && login.credentials ? { credentials: login.credentials } : {}),
   };

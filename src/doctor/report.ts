@@ -5,7 +5,7 @@ import { redactCredentials } from "../registry/client";
  * `skip` is a check that does not apply to this stack or run (`--read-only`, no GitHub environment);
  * it never counts as a failure, and never as a pass either: the line says why it was not checked.
  */
-export type CheckStatus = "pass" | "fail" | "skip";
+type CheckStatus = "pass" | "fail" | "skip";
 
 export interface CheckResult {
   /** Stable id for --json readers: `pulumi-cli`, `registry-push`, … */

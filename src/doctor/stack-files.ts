@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { ReleaseConfigError } from "../errors";
+import { readReleaseEnvironment } from "../inputs/process-env";
 import { parseSettings } from "../inputs/settings";
 import { readSourceFacts } from "../inputs/source-facts";
 import { readStackConfig } from "../inputs/stack-files";
+import { ReleaseConfigError } from "../model/errors";
 import type { DoctorContext } from "./context";
 import { type CheckResult, fail, pass } from "./report";
 
@@ -14,7 +15,7 @@ export function checkSettings(context: DoctorContext): CheckResult {
   try {
     const raw = readStackConfig(context.projectDir, context.stack);
     context.secretKeys = raw.secretKeys;
-    context.settings = parseSettings(raw, context.stack);
+    context.settings = parseSettings(raw, context.stack, readReleaseEnvironment(context.env));
     return pass(
       "settings",
       title,

@@ -1,4 +1,4 @@
-import { invalidSetting, ReleaseConfigError } from "../errors";
+import { invalidSetting, ReleaseConfigError } from "../model/errors";
 
 /**
  * `finsight:buildArgs`: extra build arguments of the stack's image, a map of name to string

@@ -1,4 +1,5 @@
-import { describeShape, type Manifest, type RegistryAccess, RegistryClient, RegistryError } from "./client";
+import type { RegistryAccess, RegistryQuestions, RegistryView } from "../model/registry";
+import { describeShape, type Manifest, RegistryClient, RegistryError } from "./client";
 
 /**
  * The registry as one run sees it, read once before anything is registered and shared by every
@@ -11,37 +12,6 @@ import { describeShape, type Manifest, type RegistryAccess, RegistryClient, Regi
  * proxy that states a wrong Docker-Content-Digest is caught here, and one that sends malformed
  * tags, manifests or configs makes the view "unavailable" (no plan is made on it), never "read".
  */
-
-export interface RegistryQuestions {
-  /** The release's own tag (`v1.4.0`): when it exists, its image's labels are read. */
-  releaseTag: string;
-  /**
-   * Tags asked for by manifest whatever the tag list says (the release's exact and per-platform tags):
-   * whether an exact tag exists decides whether it may be pushed, so a stale or lying list must not
-   * decide it. Only a 404 means absent.
-   */
-  exactTags?: string[];
-  /** Tags whose current digest the plan needs when the list names them (floating tags, the pin's tag). */
-  digestsOf: string[];
-  /** Tags to read once the list is known (a candidate run's recent releases, to name what is promoted). */
-  digestsAfterListing?: (tags: readonly string[]) => string[];
-}
-
-export type RegistryView =
-  | {
-      status: "read";
-      /** Every tag in the repository. */
-      tags: string[];
-      /** Current digest of each asked-about tag that exists. */
-      digests: Record<string, string>;
-      /** Labels of the image under the release tag, when that tag exists. */
-      releaseLabels?: Record<string, string>;
-      /** HTTP requests the view took. */
-      requests: number;
-    }
-  | { status: "unavailable"; reason: string }
-  /** Nothing depends on the registry (an image that is built but not pushed, and no pin). */
-  | { status: "not read"; reason: string };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);

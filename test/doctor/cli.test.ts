@@ -176,7 +176,7 @@ describe("npm run doctor", () => {
     assert.equal(unknownStack.status, 2);
     assert.match(
       unknownStack.stderr,
-      /^error: --stack must name a stack of this project \(ci\), got "cj": did you mean ci\?$/m,
+      /^error: --stack must name a stack of this project \(ci\), got "cj": there is no Pulumi\.cj\.yaml$/m,
     );
     const missing = await doctor([]);
     assert.equal(missing.status, 2);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
 import { PLAN_BUILD_ARGS, parseBuildArgs } from "../../src/inputs/build-args";
 import { parseSettings } from "../../src/inputs/settings";
+import { ReleaseConfigError } from "../../src/model/errors";
 import { planImageInputs } from "../../src/plan/image-inputs";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
 import { resolveVersion } from "../../src/plan/version";
