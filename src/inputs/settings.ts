@@ -13,6 +13,7 @@ import {
 } from "../model/settings";
 import type { ReleaseEnvironment } from "../model/source-facts";
 import { versionText } from "../model/version-text";
+import { parseBuildArgs } from "./build-args";
 import { parseGitHubSettings } from "./github-settings";
 import { decideIntent } from "./intent";
 import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-location";
@@ -29,8 +30,8 @@ import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-
 
 const key = (name: string) => `${NAMESPACE}:${name}`;
 
-/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
-export const OBJECT_CONFIG_KEYS = ["github"] as const;
+/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in docs/CONFIGURATION.md only. */
+export const OBJECT_CONFIG_KEYS = ["github", "buildArgs"] as const;
 
 /** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
 export const CONFIG_KEYS = [
@@ -311,6 +312,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     ),
     dockerfile: problems.check(() => parseDockerfile(raw)),
     platforms: problems.check(() => parsePlatforms(raw)),
+    buildArgs: problems.check(() => parseBuildArgs(raw.values[key("buildArgs")])),
     push: problems.check(() => booleanSetting(raw, "push")),
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),

@@ -33,6 +33,8 @@ export interface ReleaseSettings {
   context: string;
   dockerfile: string;
   platforms: PlatformName[];
+  /** `finsight:buildArgs`: build args the stack adds to the variant's own (none reserved by the plan). */
+  buildArgs: Record<string, string>;
   push: boolean;
   /** What this run does: decided once, from these settings and the run's own environment. */
   intent: RunIntent;
