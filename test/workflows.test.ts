@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import * as semver from "semver";
 import { parse } from "yaml";
+import { decideIntent } from "../src/inputs/intent";
 import { PROJECT_DIR } from "./support/program";
 import {
   admits,
@@ -260,6 +261,29 @@ describe("who holds what: candidate, verify (no secret), sign, promote", () => {
     assert.equal(candidateUp?.env?.FINSIGHT_PROMOTE_DIGEST, undefined);
     for (const step of [up, candidateUp]) assert.doesNotMatch(step?.run ?? "", /--config|-c |finsight:promote/);
     assert.equal(promote.outputs?.["image-ref"], expression("steps.promoted.outputs.image-ref"));
+  });
+
+  it("the program reads a candidate run, then a promotion of the verified digest, from the jobs' environment", () => {
+    const verified = `sha256:${"d".repeat(64)}`;
+    /** The run intent the program decides from a step's environment (the digest expression stands for a digest). */
+    const intentOf = (step: Step | undefined) => {
+      const env = Object.fromEntries(
+        Object.entries(step?.env ?? {}).map(([name, value]) => [
+          name,
+          value === expression("needs.candidate.outputs.digest") ? verified : String(value),
+        ]),
+      );
+      return decideIntent({ github: true, push: true }, env).intent;
+    };
+    const up = (job: Job) => (job.steps ?? []).find((step) => /scripts\/pulumi-up\.sh/.test(step.run ?? ""));
+    assert.deepEqual(intentOf(up(candidate)), { kind: "candidate" });
+    assert.deepEqual(intentOf(up(promote)), { kind: "promotion", digest: verified });
+  });
+
+  it("no step saves a per-run value as config (config-map or -c persist it into the stack file)", () => {
+    for (const file of workflowFiles) {
+      assert.doesNotMatch(text(file), /finsight:promote|promoteDigest|config-map:[^\n]*FINSIGHT_/, file);
+    }
   });
 
   it("reads repository and digest from candidateRef, and refuses a ref without a digest", () => {

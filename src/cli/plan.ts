@@ -6,9 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { SemVer } from "semver";
-import type { AssembledInputs } from "../inputs/release-inputs";
-import { assembleInputs } from "../inputs/release-inputs";
-import { projectName, qualifyKey, readStackConfig, UnknownStackError } from "../inputs/stack-files";
+import { UnknownStackError } from "../inputs/stack-files";
+import { assembleForStack, type StackOverrides } from "../inputs/stack-inputs";
 import { closestName, ReleaseConfigError } from "../model/errors";
 import { releasedListing, releasePipeline } from "../pipeline";
 import type { ReleasePlan } from "../plan/release-plan";
@@ -30,37 +29,9 @@ Prints what \`pulumi up --stack <stack>\` would build, push and re-point, withou
   --help, -h              this text
 `;
 
-export interface PlanOptions {
-  version?: string;
-  /** Per-run intents, as the environment gives them to `pulumi up` (never saved in a stack file). */
-  intent?: { FINSIGHT_PHASE?: string; FINSIGHT_PROMOTE_DIGEST?: string };
-  /** Config overrides; bare keys are qualified with the project name, as the Pulumi CLI does. */
-  config?: Record<string, string>;
+export interface PlanOptions extends StackOverrides {
   /** Read the registry as `pulumi up` does; otherwise the plan says it was not read. */
   readRegistry?: boolean;
-}
-
-/** The inputs for a stack, from its stack file with the command line's overrides, as `pulumi preview` sees them. */
-function assembleForStack(
-  projectDir: string,
-  stack: string,
-  processEnv: NodeJS.ProcessEnv,
-  options: PlanOptions,
-): AssembledInputs {
-  const { values, secretKeys } = readStackConfig(projectDir, stack);
-  const project = projectName(projectDir);
-  for (const [key, value] of Object.entries(options.config ?? {})) {
-    const qualified = qualifyKey(project, key);
-    values[qualified] = value;
-    secretKeys.delete(qualified);
-  }
-  return assembleInputs({
-    stack,
-    config: { values, secretKeys },
-    processEnv: { ...processEnv, ...options.intent },
-    preview: true,
-    ...(options.version ? { versionFlag: options.version } : {}),
-  });
 }
 
 export async function planForStack(

@@ -1,19 +1,19 @@
 import * as path from "node:path";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
+import { KNOWN_PLATFORMS, type PlatformName } from "../model/platforms";
 import {
   CACHE_TYPES,
   type CacheSettings,
   type ConfigInput,
-  KNOWN_PLATFORMS,
   NAMESPACE,
-  type PlatformName,
   type ReleaseSettings,
   VARIANTS,
   type Variant,
 } from "../model/settings";
 import type { ReleaseEnvironment } from "../model/source-facts";
 import { versionText } from "../model/version-text";
+import { parseBuildArgs } from "./build-args";
 import { parseGitHubSettings } from "./github-settings";
 import { decideIntent } from "./intent";
 import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-location";
@@ -30,8 +30,8 @@ import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-
 
 const key = (name: string) => `${NAMESPACE}:${name}`;
 
-/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
-export const OBJECT_CONFIG_KEYS = ["github"] as const;
+/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in docs/CONFIGURATION.md only. */
+export const OBJECT_CONFIG_KEYS = ["github", "buildArgs"] as const;
 
 /** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
 export const CONFIG_KEYS = [
@@ -312,6 +312,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     ),
     dockerfile: problems.check(() => parseDockerfile(raw)),
     platforms: problems.check(() => parsePlatforms(raw)),
+    buildArgs: problems.check(() => parseBuildArgs(raw.values[key("buildArgs")])),
     push: problems.check(() => booleanSetting(raw, "push")),
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),

@@ -29,6 +29,8 @@ export function planImageInputs(settings: ReleaseSettings, version: ResolvedVers
   const buildArgs: Record<string, string> = { ...BUILD_ARGS[settings.variant] };
   // BuildKit clamps file and image timestamps to this build arg, so a rebuild of one commit is byte-identical.
   if (source.commitEpoch !== undefined) buildArgs.SOURCE_DATE_EPOCH = String(source.commitEpoch);
+  // The stack's own (finsight:buildArgs, never a name set above), after the plan's: with none, the label is what it always was.
+  Object.assign(buildArgs, settings.buildArgs);
   const labels = planLabels({
     variant: settings.variant,
     version,
