@@ -36,7 +36,13 @@ export function checkSettings(context: DoctorContext): CheckResult {
 export function checkPlaceholders(context: DoctorContext): CheckResult {
   const title = "placeholders replaced";
   const file = `Pulumi.${context.stack}.yaml`;
-  const { values } = readStackConfig(context.projectDir, context.stack);
+  let values: Record<string, string>;
+  try {
+    ({ values } = readStackConfig(context.projectDir, context.stack));
+  } catch (error) {
+    if (!(error instanceof ReleaseConfigError)) throw error;
+    return fail("placeholders", title, `not checked: ${file} does not parse (above)`, "fix the settings above");
+  }
   const keys = Object.entries(values)
     .filter(([, value]) => /\bacme\b/i.test(value))
     .map(([key]) => key)
