@@ -120,6 +120,18 @@ describe("doctor: the application checkout", () => {
     assert.match(result.detail, /at [0-9a-f]{12}, clean, Dockerfile\.backend present$/);
   });
 
+  it("a rollback (finsight:pin) builds nothing: no checkout is needed, and none is asked for", () => {
+    const result = checkCheckout({
+      ...doctorContext({ path: "/nonexistent", stack: "prod" }),
+      settings: settingsOf("prod", { "finsight:context": path.join(scratch, "nowhere"), "finsight:pin": "1.3.2" }),
+    });
+    assert.equal(result.status, "skip", result.detail);
+    assert.equal(
+      result.detail,
+      "finsight:pin is 1.3.2: a rollback builds nothing, so it needs no application checkout",
+    );
+  });
+
   it("missing: the clone command from finsight:sourceUrl", () => {
     const result = checkoutOf(path.join(scratch, "nowhere"));
     assert.equal(result.status, "fail");
