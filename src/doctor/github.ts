@@ -66,7 +66,7 @@ class GitHubApi {
     const message =
       isRecord(answer.body) && typeof answer.body.message === "string"
         ? answer.body.message
-        : describeShape(answer.body);
+        : describeShape(answer.body, [this.token]);
     // Fine-grained tokens are told which permission an endpoint wants.
     const wants = answer.headers.get("x-accepted-github-permissions");
     return redactCredentials(`GET ${path} answered ${answer.status}${wants ? ` (needs ${wants})` : ""}: ${message}`, [
