@@ -165,8 +165,8 @@ function promoted(
   const digest = digests[tag];
   const release = [...released].reverse().find((candidate) => digests[candidate.tag] === digest);
   return release
-    ? { ref: `${repository.name}:${release.tag}@${digest}`, version: release.version }
-    : { ref: `${repository.name}:${tag}@${digest}` };
+    ? { ref: `${qualify(repository, release.tag)}@${digest}`, version: release.version }
+    : { ref: `${qualify(repository, tag)}@${digest}` };
 }
 
 /** What every step of a plan reads: the inputs, the targets and the registry as this run saw it. */
