@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ReleaseConfigError } from "../errors";
+import { ReleaseConfigError } from "../model/errors";
 
 /**
  * Reads a small file from the build context, which is someone else's checkout: only a regular file

@@ -1,19 +1,11 @@
-import { ReleaseConfigError } from "../errors";
-import type { RegistryAccess } from "../registry/client";
-import { DockerConfigError, dockerCredentials } from "./docker-login";
-import { type ReleaseEnvironment, readReleaseEnvironment } from "./process-env";
-import { type ConfigInput, parseSettings, type ReleaseSettings } from "./settings";
-import { readSourceFacts, type SourceFacts, versionFileConsulted } from "./source-facts";
-
-/** Everything the planner reads, gathered once at the edge; the plan is a pure function of it. */
-export interface PlanInputs {
-  stack: string;
-  settings: ReleaseSettings;
-  env: ReleaseEnvironment;
-  source: SourceFacts;
-  /** `pulumi preview` (or `npm run plan`): an unreadable registry or a dirty tree is a warning, not an error. */
-  preview: boolean;
-}
+import { ReleaseConfigError } from "../model/errors";
+import type { PlanInputs } from "../model/plan-inputs";
+import type { RegistryAccess } from "../model/registry";
+import type { ConfigInput, ReleaseSettings } from "../model/settings";
+import { credentialsFor, DockerConfigError } from "../registry/credentials";
+import { readReleaseEnvironment } from "./process-env";
+import { parseSettings } from "./settings";
+import { readSourceFacts, versionFileConsulted } from "./source-facts";
 
 export interface AssembleOptions {
   stack: string;
@@ -37,19 +29,23 @@ export interface AssembledInputs {
 
 /** The one assembly of the plan's inputs, shared by index.ts and the plan CLI. */
 export function assembleInputs(options: AssembleOptions): AssembledInputs {
-  const parsed = parseSettings(options.config, options.stack);
+  const env = readReleaseEnvironment(options.processEnv);
+  const parsed = parseSettings(options.config, options.stack, env);
   const settings: ReleaseSettings = options.versionFlag
     ? { ...parsed, version: { text: options.versionFlag, from: "--version" } }
     : parsed;
-  const env = readReleaseEnvironment(options.processEnv);
   const { repository } = settings;
   let credentials: RegistryAccess["credentials"];
   try {
-    credentials =
+    credentials = credentialsFor(
+      repository.host,
       settings.registryUsername && options.registryPassword
         ? { username: settings.registryUsername, password: options.registryPassword }
-        : dockerCredentials(repository.host, options.processEnv);
+        : undefined,
+      options.processEnv,
+    );
   } catch (error) {
+    // A malformed docker config.json: one line naming the file and the key, like any bad input.
     if (error instanceof DockerConfigError) throw new ReleaseConfigError(error.message);
     throw error;
   }
@@ -59,7 +55,7 @@ export function assembleInputs(options: AssembleOptions): AssembledInputs {
       settings,
       env,
       source: readSourceFacts(settings.context, env, settings.dockerfile, {
-        readVersionFile: versionFileConsulted(settings.version, env),
+        readVersionFile: versionFileConsulted(settings, env),
       }),
       preview: options.preview,
     },
@@ -67,7 +63,7 @@ export function assembleInputs(options: AssembleOptions): AssembledInputs {
       host: repository.host,
       repository: repository.path,
       insecure: settings.registryInsecure,
-      tokenRealmHosts: settings.registryTokenHosts,
+      registryTokenHosts: settings.registryTokenHosts,
       deadlineMs: settings.registryDeadline * 1000,
       ...(credentials ? { credentials } : {}),
     },

@@ -1,17 +1,21 @@
 import * as path from "node:path";
-import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
-import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
-import { versionText } from "../version-text";
-import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
+import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
+import { KNOWN_PLATFORMS, type PlatformName } from "../model/platforms";
+import { CACHE_TYPES, type CacheSettings, type ConfigInput, NAMESPACE, type ReleaseSettings } from "../model/settings";
+import type { ReleaseEnvironment } from "../model/source-facts";
+import { DEFAULT_TAG_TEMPLATES, parseTagTemplates } from "../model/tag-template";
+import { VARIANTS, type Variant } from "../model/variant";
+import { parseVersionSetting, versionText } from "../model/version-text";
+import { parseBuildArgs } from "./build-args";
+import { parseGitHubSettings } from "./github-settings";
+import { decideIntent } from "./intent";
 import {
   credentialsInside,
   holdsCredentials,
-  type ImageRepository,
   imageRepository,
   parseRegistry,
   parseRepositoryPath,
-  type RegistryLocation,
 } from "./registry-location";
 
 /**
@@ -24,72 +28,10 @@ import {
  * closest known one as a suggestion; a schema's messages would need a translation layer as long.
  */
 
-export const NAMESPACE = "finsight";
 const key = (name: string) => `${NAMESPACE}:${name}`;
 
-export type Variant = "demo" | "full";
-export const VARIANTS: readonly Variant[] = ["demo", "full"];
-
-export type CacheSettings =
-  | {
-      type: "registry" /** Another repository for caches (`finsight:cacheRef`), as `host/path`. */;
-      repository?: string;
-    }
-  | { type: "gha" }
-  | { type: "local"; dir: string }
-  | { type: "none" };
-export const CACHE_TYPES = ["registry", "gha", "local", "none"] as const;
-
-export type PlatformName = (typeof Platform)[keyof typeof Platform];
-/** The docker-build provider's own list of platforms: anything else it would reject later. */
-export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
-
-/** Where a configured version came from: the stack config, or `npm run plan --version`. */
-export type ConfiguredVersion = { text: string; from: "config" | "--version" };
-
-export interface ReleaseSettings {
-  variant: Variant;
-  /** As written; parsed and checked by `resolveVersion`. */
-  version?: ConfiguredVersion;
-  registry: RegistryLocation;
-  imageName: string;
-  repository: ImageRepository;
-  context: string;
-  dockerfile: string;
-  platforms: PlatformName[];
-  push: boolean;
-  /** Move the floating tags and FINSIGHT_BACKEND_IMAGE to this release; false pushes a candidate only. */
-  promote: boolean;
-  /** The candidate digest that passed the checks: a promotion moves tags to it and to nothing else. */
-  promoteDigest?: string;
-  cache: CacheSettings;
-  builder?: string;
-  target?: string;
-  /** Tag templates; undefined means the variant's defaults (see plan/tags.ts). */
-  tags?: string[];
-  buildOnPreview: boolean;
-  /** Set together with the secret `finsight:registryPassword`; unset means the ambient docker login. */
-  registryUsername?: string;
-  /** Whether the stack holds the secret `finsight:pulumiAccessToken` (for Pulumi Cloud backends). */
-  hasPulumiAccessToken: boolean;
-  /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
-  github?: GitHubSettings;
-  /** A rollback: the released version to serve, canonical (`1.3.2`). */
-  pin?: string;
-  allowDowngrade: boolean;
-  /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
-  registryInsecure: boolean;
-  /** Token-service hosts, besides the registry's own, that may receive the registry credentials. */
-  registryTokenHosts: string[];
-  /** Seconds the run's whole registry read may take (connections, retries and waits included). */
-  registryDeadline: number;
-  /** OCI labels that only the stack can know. */
-  sourceUrl?: string;
-  licenses?: string;
-}
-
-/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
-export const OBJECT_CONFIG_KEYS = ["github"] as const;
+/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in docs/CONFIGURATION.md only. */
+export const OBJECT_CONFIG_KEYS = ["github", "buildArgs"] as const;
 
 /** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
 export const CONFIG_KEYS = [
@@ -101,8 +43,6 @@ export const CONFIG_KEYS = [
   "dockerfile",
   "platforms",
   "push",
-  "promote",
-  "promoteDigest",
   "cache",
   "cacheRef",
   "cacheDir",
@@ -121,18 +61,17 @@ export const CONFIG_KEYS = [
   ...OBJECT_CONFIG_KEYS,
 ] as const;
 
+/**
+ * Former keys that belong to one run (src/model/intent.ts): a stack file that still holds one (`pulumi up
+ * -c` saves what it is given) gets the command that removes it, not a plain "unknown key".
+ */
+const PER_RUN_KEYS: Record<string, string> = {
+  promote: 'FINSIGHT_PHASE=candidate (for "false") in the environment, or npm run plan -- --phase candidate',
+  promoteDigest: "FINSIGHT_PROMOTE_DIGEST=sha256:… in the environment, or npm run plan -- --promote-digest sha256:…",
+};
+
 /** Keys that hold secrets: set with `pulumi config set --secret`, never declared with a default. */
 export const SECRET_CONFIG_KEYS = ["registryPassword", "pulumiAccessToken"] as const;
-
-/**
- * Config as Pulumi hands it to a program: fully qualified keys to strings (lists and objects as JSON
- * text), and which keys hold secrets. A secret's value may be absent (`npm run plan` cannot decrypt it);
- * this module only asks whether one is set and never returns it.
- */
-export interface ConfigInput {
-  values: Readonly<Record<string, string>>;
-  secretKeys: ReadonlySet<string>;
-}
 
 function optionalText(raw: ConfigInput, name: string): string | undefined {
   const value = raw.values[key(name)]?.trim();
@@ -251,6 +190,24 @@ function parseSourceUrl(raw: ConfigInput): string | undefined {
   return url;
 }
 
+/** The Dockerfile, inside the build context: its content is part of what the release's label and clean-tree check cover. */
+function parseDockerfile(raw: ConfigInput): string {
+  const dockerfile = requiredText(
+    raw,
+    "dockerfile",
+    "a Dockerfile path relative to the build context, such as Dockerfile.backend",
+  );
+  const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
+  if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
+    throw invalidSetting(
+      key("dockerfile"),
+      "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
+      raw.values[key("dockerfile")] ?? dockerfile,
+    );
+  }
+  return dockerfile;
+}
+
 /** A pin names a stable version; whether it was released is checked against the registry later. */
 export function parsePin(pin: string): string {
   let parsed: SemVer;
@@ -299,35 +256,22 @@ function parseRegistryDeadline(raw: ConfigInput): number {
   return seconds;
 }
 
-/** The check resolveVersion makes of finsight:version (strict semver, a `v` allowed), with its message. */
-function checkConfiguredVersion(text: string): void {
-  try {
-    new SemVer(text.trim());
-  } catch {
-    throw invalidSetting(key("version"), "a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1", text);
-  }
-}
-
-function parsePromoteDigest(raw: ConfigInput): string | undefined {
-  const digest = optionalText(raw, "promoteDigest");
-  if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    throw invalidSetting(key("promoteDigest"), "the candidate's digest, sha256: and 64 hex digits", digest);
-  }
-  return digest;
-}
-
 /**
  * Keys in the namespace that the program does not read are refused: `finsight:verison` would
  * otherwise release whatever the VERSION file says. So is a secret key holding a plain value.
  */
-function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: readonly string[]): void {
+function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: readonly string[], stack: string): void {
   const secretNames: readonly string[] = [...SECRET_CONFIG_KEYS, ...listedSecretKeys];
   const known: readonly string[] = [...CONFIG_KEYS, ...secretNames];
   const prefix = `${NAMESPACE}:`;
   for (const fullKey of new Set([...Object.keys(raw.values), ...raw.secretKeys])) {
     if (!fullKey.startsWith(prefix)) continue;
     const name = fullKey.slice(prefix.length);
-    if (!known.includes(name)) {
+    if (name in PER_RUN_KEYS) {
+      problems.add(
+        `${fullKey} is not configuration any more, got ${JSON.stringify(raw.values[fullKey] ?? "")}: it belongs to one run, so it must never be saved in a stack file. Remove it with \`pulumi config rm ${fullKey} --stack ${stack}\`, and give it for the one run as ${PER_RUN_KEYS[name]}`,
+      );
+    } else if (!known.includes(name)) {
       problems.add(unknownKey(prefix, name, known));
     } else if (secretNames.includes(name) && !raw.secretKeys.has(fullKey)) {
       problems.add(
@@ -341,54 +285,27 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   }
 }
 
-/** Settings that are each valid but contradict each other: refused rather than one silently winning. */
-function combinationProblems(
-  raw: ConfigInput,
-  settings: { pin?: string; promote?: boolean; promoteDigest?: string; push?: boolean; dockerfile?: string },
-): string[] {
-  const lines: string[] = [];
-  if (settings.pin !== undefined && settings.promote === false) {
-    lines.push(
-      `${key("promote")} must be true while ${key("pin")} is set, got false: a rollback moves the floating tags to the pinned release; remove the pin to push a candidate`,
-    );
-  }
-  if (settings.pin !== undefined && settings.promoteDigest !== undefined) {
-    lines.push(
-      `${key("promoteDigest")} must be unset while ${key("pin")} is set, got ${settings.promoteDigest}: a rollback promotes the pinned release, not a candidate`,
-    );
-  }
-  if (settings.promoteDigest !== undefined && settings.push === false) {
-    lines.push(
-      `${key("promoteDigest")} must be unset when ${key("push")} is false, got ${settings.promoteDigest}: a promotion moves tags in the registry`,
-    );
-  }
-  const dockerfile = settings.dockerfile;
-  if (dockerfile !== undefined) {
-    const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
-    if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
-      lines.push(
-        invalidSetting(
-          key("dockerfile"),
-          "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
-          raw.values[key("dockerfile")] ?? dockerfile,
-        ).message,
-      );
-    }
-  }
-  return lines;
+/** The registry, the image name and the repository they make; a part that fails is reported and left undefined. */
+function whereTo(raw: ConfigInput, problems: Problems) {
+  const registry = problems.check(() => parseRegistry(key("registry"), raw.values[key("registry")]));
+  const imageName = problems.check(() =>
+    parseRepositoryPath(key("imageName"), requiredText(raw, "imageName", "an image name such as finsight-backend")),
+  );
+  const repository =
+    registry && imageName !== undefined ? problems.check(() => imageRepository(registry, imageName)) : undefined;
+  return { registry, imageName, repository };
 }
 
 /**
  * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
  * secrets elsewhere and never pass through here: only whether one is set.
  */
-export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings {
+export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvironment = {}): ReleaseSettings {
   const problems = new Problems();
   const isSecretSet = (name: string) =>
     raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
   const github = problems.check(() => parseGitHubSettings(raw.values[key("github")], stack));
-  const listedSecretKeys = Object.values(github?.secrets ?? {});
-  checkKeys(raw, problems, listedSecretKeys);
+  checkKeys(raw, problems, Object.values(github?.secrets ?? {}), stack);
   for (const [name, configKey] of Object.entries(github?.secrets ?? {})) {
     const plainValue = key(configKey) in raw.values && !raw.secretKeys.has(key(configKey)); // reported above
     if (!isSecretSet(configKey) && !plainValue) {
@@ -398,36 +315,35 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     }
   }
   const hasRegistryPassword = isSecretSet("registryPassword");
-  const registry = problems.check(() => parseRegistry(key("registry"), raw.values[key("registry")]));
-  const imageName = problems.check(() =>
-    parseRepositoryPath(key("imageName"), requiredText(raw, "imageName", "an image name such as finsight-backend")),
-  );
-  const repository =
-    registry && imageName !== undefined ? problems.check(() => imageRepository(registry, imageName)) : undefined;
-  const versionText = optionalText(raw, "version");
+  const { registry, imageName, repository } = whereTo(raw, problems);
+  const configuredVersion = optionalText(raw, "version");
   const pinText = optionalText(raw, "pin");
   const settings = {
     variant: problems.check(() => parseVariant(raw)),
-    ...(versionText ? { version: { text: versionText, from: "config" as const } } : {}),
+    // Checked here too, so a bad finsight:version is reported with every other bad setting of the run.
+    ...(configuredVersion && problems.check(() => parseVersionSetting(key("version"), configuredVersion))
+      ? { version: { text: configuredVersion, from: "config" as const } }
+      : {}),
     registry,
     imageName,
     repository,
     context: problems.check(() =>
       requiredText(raw, "context", "the path of the FinSight application checkout (the build context)"),
     ),
-    dockerfile: problems.check(() =>
-      requiredText(raw, "dockerfile", "a Dockerfile path relative to the build context, such as Dockerfile.backend"),
-    ),
+    dockerfile: problems.check(() => parseDockerfile(raw)),
     platforms: problems.check(() => parsePlatforms(raw)),
+    buildArgs: problems.check(() => parseBuildArgs(raw.values[key("buildArgs")])),
     push: problems.check(() => booleanSetting(raw, "push")),
-    promote: problems.check(() => booleanSetting(raw, "promote")),
-    promoteDigest: problems.check(() => parsePromoteDigest(raw)),
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),
     target: optionalText(raw, "target"),
+    // Parsed here, once, so a bad template is reported with every other bad setting of the run.
     tags: problems.check(() => {
       const templates = configList(raw, "tags");
-      return templates?.length ? templates : undefined;
+      const variant = raw.values[key("variant")]?.trim();
+      const defaults =
+        DEFAULT_TAG_TEMPLATES[(VARIANTS as readonly string[]).includes(variant ?? "") ? (variant as Variant) : "full"];
+      return parseTagTemplates(templates?.length ? templates : defaults);
     }),
     buildOnPreview: problems.check(() => booleanSetting(raw, "buildOnPreview")),
     // A plain password is reported by checkKeys alone: the pairing with a user name is judged once it is a secret.
@@ -438,7 +354,6 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     ),
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),
-    ...(pinText ? { pin: problems.check(() => parsePin(pinText)) } : {}),
     allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
     registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
     registryTokenHosts: problems.check(() => parseTokenHosts(raw)),
@@ -446,11 +361,18 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };
-  for (const line of combinationProblems(raw, settings)) problems.add(line);
-  // A bad finsight:version joins the other settings' problems when there are any. Alone it is left
-  // to releaseTargets, which reports it together with the tag templates' problems.
-  if (problems.count > 0 && versionText) problems.check(() => checkConfiguredVersion(versionText));
+  const pin = pinText ? problems.check(() => parsePin(pinText)) : undefined;
+  const decided = decideIntent(
+    {
+      ...(pin !== undefined ? { pin } : {}),
+      ...(settings.push !== undefined ? { push: settings.push } : {}),
+      github: github !== undefined,
+      ...(settings.tags ? { tags: settings.tags } : {}),
+    },
+    env,
+  );
+  for (const line of decided.problems) problems.add(line);
   problems.throwIfAny();
   // Every step that could fail has succeeded, so no field is undefined by failure.
-  return settings as ReleaseSettings;
+  return { ...settings, intent: decided.intent } as ReleaseSettings;
 }

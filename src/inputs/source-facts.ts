@@ -2,38 +2,15 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
-import { invalidSetting } from "../errors";
+import { invalidSetting } from "../model/errors";
+import type { ReleaseSettings } from "../model/settings";
+import type { ReleaseEnvironment, SourceFacts } from "../model/source-facts";
 import { readContextFile } from "./context-file";
-import type { ReleaseEnvironment } from "./process-env";
 
 /** A version is a line; anything near this size is not one. */
-export const VERSION_FILE_MAX_BYTES = 1024;
+const VERSION_FILE_MAX_BYTES = 1024;
 /** Ignore files list patterns; a megabyte of them is already absurd. */
 const IGNORE_FILE_MAX_BYTES = 1024 * 1024;
-
-/** What the build context and the environment say about the source being released. */
-export interface SourceFacts {
-  /** Whether the context directory exists at all. */
-  contextExists: boolean;
-  versionFile?: { path: string; content: string };
-  /** Full commit id of the source. */
-  revision?: string;
-  /**
-   * Git's tree id of the context directory at HEAD: its content as committed, the same on every
-   * fresh checkout of the commit, and its own even when the context is a folder of a larger repository.
-   */
-  tree?: string;
-  /**
-   * Files that would make the build differ from `tree`: uncommitted changes to tracked files, and
-   * untracked (or git-ignored) files that the context's .dockerignore does not exclude. Empty when
-   * the context is not a checkout.
-   */
-  uncommitted: string[];
-  /** Why git could not say what is uncommitted; a pushing release refuses rather than assume a clean tree. */
-  uncommittedUnknown?: string;
-  /** Commit time, seconds since the epoch. */
-  commitEpoch?: number;
-}
 
 function runGit(context: string, args: string[]): string {
   return execFileSync("git", ["-C", context, ...args], {
@@ -71,15 +48,17 @@ function buildIgnores(context: string, dockerfile: string): (file: string) => bo
 
 /**
  * Whether the VERSION file is consulted at all: only when no earlier source names the version
- * (finsight:version or --version, RELEASE_VERSION, a pushed tag), in resolveVersion's order. A file
- * that is not read can neither block the run nor leak into a message.
+ * (finsight:version or --version, RELEASE_VERSION, a pushed tag) and the run is no rollback (whose
+ * version is the pin's), in resolveVersion's order. A file that is not read can neither block the
+ * run nor leak into a message.
  */
 export function versionFileConsulted(
-  configured: { text: string } | undefined,
+  settings: Pick<ReleaseSettings, "version" | "intent">,
   env: Pick<ReleaseEnvironment, "RELEASE_VERSION" | "GITHUB_REF_TYPE" | "GITHUB_REF_NAME">,
 ): boolean {
   return !(
-    configured?.text.trim() ||
+    settings.intent.kind === "rollback" ||
+    settings.version?.text.trim() ||
     env.RELEASE_VERSION?.trim() ||
     (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim())
   );

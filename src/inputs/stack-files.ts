@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ReleaseConfigError } from "../errors";
-import type { ConfigInput } from "./settings";
+import { ReleaseConfigError } from "../model/errors";
+import type { ConfigInput } from "../model/settings";
 
 /**
  * Reads the project's config the way the Pulumi CLI hands it to a program: the defaults declared
@@ -15,39 +15,30 @@ type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string
 
 const asConfigString = (value: YamlValue): string => (typeof value === "string" ? value : JSON.stringify(value));
 
-/** What a YAML value is, never what it holds (a stack file may hold encrypted secrets). */
-function kindOf(value: YamlValue | undefined): string {
-  if (value === null || value === undefined) return "nothing";
-  if (Array.isArray(value)) return "a list";
-  return typeof value === "object" ? "a map" : `a ${typeof value}`;
-}
-
-const isMap = (value: YamlValue | undefined): value is { [key: string]: YamlValue } =>
+const kindOf = (value: unknown) => (Array.isArray(value) ? "a list" : value === null ? "nothing" : `a ${typeof value}`);
+const isMapping = (value: unknown): value is Record<string, YamlValue> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** A project or stack file as a map, or one line naming the file, where it is wrong and what is accepted. */
+/** A project or stack file: a YAML mapping, or a config error naming the file (and the line, for bad YAML). */
 function readYaml(file: string): Record<string, YamlValue> {
   const name = path.basename(file);
-  let document: YamlValue;
+  let document: unknown;
   try {
-    document = parse(readFileSync(file, "utf8")) as YamlValue;
+    document = parse(readFileSync(file, "utf8"));
   } catch (error) {
-    // The parser's first line says where (line and column); the lines after it quote the file.
-    const where = String((error as Error).message)
-      .split("\n")[0]
-      .replace(/:$/, "");
-    throw new ReleaseConfigError(`${name} is not valid YAML (${where}): fix the file`);
+    // The yaml library's message quotes the offending lines below a first line that names the position.
+    const first = (error as Error).message.split("\n")[0].replace(/:$/, "");
+    throw new ReleaseConfigError(`${name} is not valid YAML: ${first}`);
   }
   if (document === null || document === undefined) return {};
-  if (!isMap(document)) {
-    throw new ReleaseConfigError(`${name} must be a map with a config: key, got ${kindOf(document)}`);
+  if (!isMapping(document)) {
+    throw new ReleaseConfigError(`${name} must be a mapping with a config: section, got ${kindOf(document)}`);
   }
-  const config = document.config;
-  if (config !== undefined && config !== null && !isMap(config)) {
-    throw new ReleaseConfigError(`${name}: config must be a map of keys to values, got ${kindOf(config)}`);
+  if (document.config !== undefined && document.config !== null && !isMapping(document.config)) {
+    throw new ReleaseConfigError(`${name}: config: must map keys to values, got ${kindOf(document.config)}`);
   }
-  for (const [key, value] of Object.entries(isMap(config) ? config : {})) {
-    if (isMap(value) && "secure" in value && typeof value.secure !== "string") {
+  for (const [key, value] of Object.entries(isMapping(document.config) ? document.config : {})) {
+    if (isMapping(value) && "secure" in value && typeof value.secure !== "string") {
       throw new ReleaseConfigError(
         `${name}: config.${key}.secure must be the encrypted text pulumi config set --secret writes, got ${kindOf(value.secure)}`,
       );
@@ -56,12 +47,15 @@ function readYaml(file: string): Record<string, YamlValue> {
   return document;
 }
 
-export function stackFileOf(projectDir: string, stack: string): string {
+/** A stack name with no stack file: the CLI reports it as a usage error, the program as a config error. */
+export class UnknownStackError extends ReleaseConfigError {}
+
+function stackFileOf(projectDir: string, stack: string): string {
   return path.join(projectDir, `Pulumi.${stack}.yaml`);
 }
 
 /** The stacks that have a stack file in the project, sorted. */
-export function listStacks(projectDir: string): string[] {
+function listStacks(projectDir: string): string[] {
   return readdirSync(projectDir)
     .map((name) => /^Pulumi\.([^.]+)\.yaml$/.exec(name)?.[1])
     .filter((stack): stack is string => stack !== undefined)
@@ -82,7 +76,7 @@ export function readStackConfig(
 ): ConfigInput & { values: Record<string, string>; secretKeys: Set<string> } {
   const stackFile = stackFileOf(projectDir, stack);
   if (!existsSync(stackFile)) {
-    throw new ReleaseConfigError(
+    throw new UnknownStackError(
       `--stack must name a stack of this project (${listStacks(projectDir).join(", ")}), got ${JSON.stringify(stack)}: there is no ${path.basename(stackFile)}`,
     );
   }

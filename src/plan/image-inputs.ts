@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import type { ReleaseSettings, Variant } from "../inputs/settings";
-import type { SourceFacts } from "../inputs/source-facts";
+import type { ReleaseSettings } from "../model/settings";
+import type { SourceFacts } from "../model/source-facts";
+import type { Variant } from "../model/variant";
 import { planLabels } from "./labels";
 import { BUILD_INPUTS_LABEL } from "./release-guards";
 import type { ResolvedVersion } from "./version";
@@ -29,6 +30,8 @@ export function planImageInputs(settings: ReleaseSettings, version: ResolvedVers
   const buildArgs: Record<string, string> = { ...BUILD_ARGS[settings.variant] };
   // BuildKit clamps file and image timestamps to this build arg, so a rebuild of one commit is byte-identical.
   if (source.commitEpoch !== undefined) buildArgs.SOURCE_DATE_EPOCH = String(source.commitEpoch);
+  // The stack's own (finsight:buildArgs, never a name set above), after the plan's: with none, the label is what it always was.
+  Object.assign(buildArgs, settings.buildArgs);
   const labels = planLabels({
     variant: settings.variant,
     version,

@@ -1,18 +1,21 @@
-import { ReleaseConfigError } from "../errors";
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlanInputs } from "../inputs/release-inputs";
-import type { Variant } from "../inputs/settings";
-import type { RegistryView } from "../registry/view";
-import { type BuildPlan, type IndexPlan, planBuilds } from "./builds";
+import { ReleaseConfigError } from "../model/errors";
+import type { GitHubSettings } from "../model/github-settings";
+import type { ImageRepository } from "../model/image-repository";
+import { platformTag, qualify } from "../model/image-repository";
+import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
+import type { PlanInputs } from "../model/plan-inputs";
+import type { RegistryView } from "../model/registry";
+import { slug } from "../model/slug";
+import type { Variant } from "../model/variant";
+import { type BuildPlan, type IndexPlan, indexName, planBuilds } from "./builds";
 import { type FloatingTagMode, type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
-import { type PinnedRelease, pinnedRelease } from "./pin";
+import { confirmPin, isConfirmed, type PinnedRelease, type RequestedPin } from "./pin";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
-import { slug } from "./slug";
 import type { TagPlan } from "./tags";
-import type { ReleaseTargets } from "./targets";
+import { type ReleaseTargets, rollForwardOf } from "./targets";
 import type { ResolvedVersion } from "./version";
 
 export type { BuildPlan, IndexPlan } from "./builds";
@@ -22,14 +25,17 @@ export type { BuildPlan, IndexPlan } from "./builds";
  * laptop), `candidate` pushes the exact tags only, `promote` moves the floating tags to a candidate
  * already in the registry, `rollback` moves them to a pinned release. Only `release` and `candidate` build.
  */
-export type Phase = "release" | "candidate" | "promote" | "rollback";
+type Phase = "release" | "candidate" | "promote" | "rollback";
 
 /** The image under the release's own tag: built by this run, or already in the registry. */
 export type CandidatePlan =
-  | { source: "build" }
+  /** Built by this run: its digest is the one of the Index (several platforms) or Image named here. */
+  | { source: "build"; digestOf: { index: string } | { image: string } }
   | { source: "registry"; digest: string }
   /** A preview that could not read the registry: nothing is known, nothing is built. */
-  | { source: "unknown" };
+  | { source: "unknown" }
+  /** A rollback: nothing is built and nothing is a candidate; the pinned release is served. */
+  | { source: "none" };
 
 /** What FINSIGHT_BACKEND_IMAGE and the `imageRef` output name: what users deploy. */
 export type ServedPlan =
@@ -46,9 +52,12 @@ export interface ReleasePlan {
   version: ResolvedVersion;
   /**
    * The release the stack stands on after this run, what workflows check the application out at: this
-   * version, except in a candidate run, where it stays the promoted release when the registry names it.
+   * version, except in a candidate run, where it stays the promoted release when the registry names it,
+   * and in a rollback, where it is the release a roll forward returns to (whatever the checkout).
    */
   stackVersion: string;
+  /** A rollback: the release removing the pin returns to, the highest stable release the registry holds. */
+  rollForwardVersion?: string;
   tags: TagPlan;
   /** The release's own tag, fully qualified: the candidate is this tag by digest. */
   releaseTag: string;
@@ -156,8 +165,8 @@ function promoted(
   const digest = digests[tag];
   const release = [...released].reverse().find((candidate) => digests[candidate.tag] === digest);
   return release
-    ? { ref: `${repository.name}:${release.tag}@${digest}`, version: release.version }
-    : { ref: `${repository.name}:${tag}@${digest}` };
+    ? { ref: `${qualify(repository, release.tag)}@${digest}`, version: release.version }
+    : { ref: `${qualify(repository, tag)}@${digest}` };
 }
 
 /** What every step of a plan reads: the inputs, the targets and the registry as this run saw it. */
@@ -171,15 +180,64 @@ interface PlanContext {
   releaseTag: string;
   qualify: (tag: string) => string;
   verdict: Judge;
+  image: ImageInputs;
+  /** Resource name prefix, per variant (`finsight-backend-full`). */
+  baseName: string;
 }
 
-/** Step 1: a rollback's pin, confirmed by the registry, or the release's guards against it. */
-function pinOrGuards(context: PlanContext, labels: Record<string, string>): PinnedRelease | undefined {
-  const { inputs, targets, view, read, released, releaseTag, qualify } = context;
-  if (targets.pin && targets.versionTemplate) {
-    return read
-      ? pinnedRelease(targets.pin, released, view.digests, targets.repository.name, targets.versionTemplate)
-      : targets.pin;
+/** What one intent decided: the steps below fill it, the plan is assembled from it. */
+interface RunDecisions {
+  phase: Phase;
+  pin?: PinnedRelease;
+  candidate: CandidatePlan;
+  builds: BuildPlan[];
+  indexes: IndexPlan[];
+  buildTags: string[];
+  mode: FloatingTagMode;
+  served: ServedPlan;
+  /** A rollback: the release removing the pin returns to, when the registry was read. */
+  rollForward?: { version: string; tags: TagPlan };
+}
+
+/** The candidate as the registry holds it under the release's own tag, when it does (with its labels). */
+function candidateInRegistry(context: PlanContext): CandidatePlan | undefined {
+  const digest = context.view.digests[context.releaseTag];
+  return context.view.releaseLabels && digest ? { source: "registry", digest } : undefined;
+}
+
+/** A rollback: the pin, confirmed by the registry (or as asked, in a preview that could not read it); nothing is built. */
+function rollback(context: PlanContext, requested: RequestedPin): RunDecisions {
+  const { targets, view, read, released, qualify } = context;
+  const pin: PinnedRelease =
+    read && targets.versionTemplate
+      ? confirmPin(requested, released, view.digests, targets.repository.name, targets.versionTemplate)
+      : requested;
+  return {
+    phase: "rollback",
+    pin,
+    candidate: { source: "none" },
+    builds: [],
+    indexes: [],
+    buildTags: [],
+    mode: { kind: "pin", pin },
+    ...(read ? rollForwardStep(context) : {}),
+    served: {
+      kind: "image",
+      ref: `${qualify(pin.tag)}${isConfirmed(pin) ? `@${pin.digest}` : ""}`,
+      version: pin.version,
+    },
+  };
+}
+
+/** The release's guards against the registry: never overwrite a released tag, never go backwards unasked. */
+function guards(context: PlanContext): void {
+  const { inputs, targets, view, released, releaseTag, qualify } = context;
+  if (!inputs.source.contextExists && view.releaseLabels && view.digests[releaseTag]) {
+    // Nothing will be built, so there is no build to compare: the release in the registry is served as it is.
+    context.verdict.notes.push(
+      `no application checkout at finsight:context ${JSON.stringify(inputs.settings.context)}: ${releaseTag} is in the registry and is served by its digest; nothing is built, so the source is not needed`,
+    );
+    return;
   }
   // Listed but unlabelled (deleted meanwhile, an index of attestations only): building would push no
   // exact tag, yet move the floating tags to that untagged build.
@@ -189,54 +247,55 @@ function pinOrGuards(context: PlanContext, labels: Record<string, string>): Pinn
     );
   }
   const refusal =
-    overwriteRefusal({ ref: qualify(releaseTag), digest: view.digests[releaseTag] }, labels, view.releaseLabels) ??
-    (view.releaseLabels ? undefined : downgradeRefusal(targets.version.text, released, inputs.settings.allowDowngrade));
+    overwriteRefusal(
+      { ref: qualify(releaseTag), digest: view.digests[releaseTag] },
+      context.image.labels,
+      view.releaseLabels,
+    ) ?? (view.releaseLabels ? undefined : downgradeRefusal(targets.version, released, inputs.settings.allowDowngrade));
   if (refusal) throw refusal;
-  return undefined;
 }
 
 /**
- * Step 2: the candidate. An exact tag in the registry is never pushed again; it is served by its
- * digest. A promotion that names the verified digest gets exactly that image or nothing.
+ * The candidate of a release, candidate or promotion run. An exact tag in the registry is never pushed
+ * again; it is served by its digest. A promotion gets exactly the verified digest, or nothing.
  */
-function candidateOf(context: PlanContext, pin: PinnedRelease | undefined): CandidatePlan {
-  const { settings } = context.inputs;
-  const { view, read, releaseTag, qualify } = context;
-  const digest = view.digests[releaseTag];
-  const candidate: CandidatePlan =
-    view.releaseLabels && digest
-      ? { source: "registry", digest }
-      : pin || (settings.promoteDigest && !read)
-        ? { source: "unknown" }
-        : { source: "build" };
-  const wanted = settings.promoteDigest;
-  if (!wanted || pin) return candidate;
-  if (!settings.promote) {
+function candidateOf(context: PlanContext, intent: RunIntent): CandidatePlan {
+  const { read, releaseTag, qualify } = context;
+  const inRegistry = candidateInRegistry(context);
+  if (intent.kind !== "promotion") return inRegistry ?? buildCandidate(context);
+  const wanted = intent.digest;
+  if (!read) {
+    context.verdict.notes.push("the candidate's digest is checked against the registry at pulumi up");
+    return inRegistry ?? { source: "unknown" };
+  }
+  if (inRegistry?.source !== "registry") {
     throw new ReleaseConfigError(
-      `finsight:promoteDigest must be unset when finsight:promote is false, got ${wanted}: a candidate run promotes nothing`,
+      `${PROMOTE_DIGEST_VARIABLE} ${wanted}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with ${PHASE_VARIABLE}=candidate) and its checks`,
     );
   }
-  if (read && candidate.source !== "registry") {
+  if (inRegistry.digest !== wanted) {
     throw new ReleaseConfigError(
-      `finsight:promoteDigest ${wanted}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with finsight:promote=false) and its checks`,
+      `${PROMOTE_DIGEST_VARIABLE} must be the digest of ${qualify(releaseTag)}, got ${wanted}, but the registry has ${inRegistry.digest}: the tag does not hold what was verified, so nothing is promoted`,
     );
   }
-  if (candidate.source === "registry" && candidate.digest !== wanted) {
-    throw new ReleaseConfigError(
-      `finsight:promoteDigest must be the digest of ${qualify(releaseTag)}, got ${wanted}, but the registry has ${candidate.digest}: the tag does not hold what was verified, so nothing is promoted`,
-    );
-  }
-  if (!read) context.verdict.notes.push("the candidate's digest is checked against the registry at pulumi up");
-  return candidate;
+  return inRegistry;
 }
 
-/** Step 3: what is built, and under which exact tags; only a candidate not yet in the registry is built. */
-function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: string, image: ImageInputs) {
+/** A candidate this run builds: its digest is the release tag's Index (several platforms) or the one Image. */
+function buildCandidate(context: PlanContext): CandidatePlan {
+  const { settings } = context.inputs;
+  return settings.platforms.length > 1
+    ? { source: "build", digestOf: { index: indexName(context.baseName, context.releaseTag) } }
+    : { source: "build", digestOf: { image: context.baseName } };
+}
+
+/** What is built, and under which exact tags; only a candidate not yet in the registry is built. */
+function buildStep(context: PlanContext, candidate: CandidatePlan) {
   const { inputs, targets, view, releaseTag, verdict } = context;
   const { settings, source } = inputs;
   if (candidate.source !== "build") return { builds: [], indexes: [], buildTags: [] as string[] };
   const partial = settings.platforms
-    .map((platform) => `${releaseTag}-${slug(platform)}`)
+    .map((platform) => platformTag(releaseTag, platform))
     .filter((tag) => view.digests[tag]);
   if (settings.platforms.length > 1 && partial.length > 0) {
     throw new ReleaseConfigError(
@@ -257,34 +316,44 @@ function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: str
     );
   }
   const buildTags = targets.tags.exact.filter((tag) => !present.includes(tag));
-  return { ...planBuilds(settings, targets.repository, baseName, releaseTag, buildTags, image), buildTags };
+  return {
+    ...planBuilds(settings, targets.repository, context.baseName, releaseTag, buildTags, context.image),
+    buildTags,
+  };
 }
 
-/** Step 4: how the floating tags move this run: with the release, held (a candidate), or to the pin. */
-function floatingMode(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): FloatingTagMode {
-  const version = context.targets.version.text;
-  if (pin) return { kind: "pin", pin };
-  if (!context.inputs.settings.promote) return { kind: "hold", version };
-  return { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) };
-}
-
-/** Step 5: what users deploy after this run (FINSIGHT_BACKEND_IMAGE, the `imageRef` output). */
-function servedOf(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): ServedPlan {
-  const { inputs, targets, view, releaseTag, qualify } = context;
-  if (pin)
-    return { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
-  if (!inputs.settings.promote) {
-    return { kind: "unchanged", ...promoted(targets.repository, targets.tags, view.digests, context.released) };
+/** A release, a candidate or a promotion: guards, the candidate, its build, and how the floating tags move. */
+function release(context: PlanContext, intent: Exclude<RunIntent, { kind: "rollback" }>): RunDecisions {
+  const { targets, view, releaseTag, qualify } = context;
+  const version = targets.version;
+  guards(context);
+  const candidate = candidateOf(context, intent);
+  const built = buildStep(context, candidate);
+  if (intent.kind === "candidate") {
+    return {
+      phase: "candidate",
+      candidate,
+      ...built,
+      mode: { kind: "hold", version },
+      served: { kind: "unchanged", ...promoted(targets.repository, targets.tags, view.digests, context.released) },
+    };
   }
-  if (candidate.source === "registry") {
-    return { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: targets.version.text };
-  }
-  return { kind: "candidate" };
+  return {
+    phase: candidate.source === "build" ? "release" : "promote",
+    candidate,
+    ...built,
+    mode: { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) },
+    served:
+      candidate.source === "registry"
+        ? { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: version.text }
+        : { kind: "candidate" },
+  };
 }
 
-/** Step 6: what a reader of the plan should know about the source and the run. */
-function sourceNotes(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): string[] {
+/** What a reader of the plan should know about the source and the run. */
+function sourceNotes(context: PlanContext, run: RunDecisions): string[] {
   const { settings, source } = context.inputs;
+  const { pin, candidate } = run;
   const notes: string[] = [];
   if (pin)
     notes.push(`finsight:pin is set: nothing is built; the floating tags and the environment serve ${pin.version}`);
@@ -310,10 +379,28 @@ function sourceNotes(context: PlanContext, pin: PinnedRelease | undefined, candi
   return notes;
 }
 
+/** The environment's served image and version, as the run decided them. */
+function githubFacts(context: PlanContext, run: RunDecisions) {
+  const { served } = run;
+  const version = run.pin?.version ?? context.targets.version.text;
+  if (served.kind === "unchanged") {
+    return {
+      keep: true,
+      ...(served.version ? { servedVersion: served.version } : {}),
+      servedRef: served.ref ? { known: served.ref } : { none: true as const },
+    };
+  }
+  return {
+    keep: false,
+    servedVersion: version,
+    servedRef: served.kind === "image" ? { known: served.ref } : { candidate: context.qualify(context.releaseTag) },
+  };
+}
+
 /**
  * Everything `pulumi up` will build, push and re-point for one stack, decided without Pulumi,
- * credentials or Docker, from the inputs and the registry view read once before: the named steps
- * above, in order. The resource code projects the result and decides nothing.
+ * credentials or Docker, from the inputs and the registry view read once before. The run's intent
+ * was decided with the settings; the planner switches on it once, here.
  */
 export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
   const { settings } = inputs;
@@ -326,7 +413,6 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
       "no tag template names the version alone, so released versions cannot be read from the registry",
     );
   }
-  const qualify = (tag: string) => `${repository.name}:${tag}`;
   const context: PlanContext = {
     inputs,
     targets,
@@ -334,74 +420,95 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     read: registry.status === "read",
     released,
     releaseTag: targets.releaseTag,
-    qualify,
+    qualify: (tag: string) => qualify(repository, tag),
     verdict,
+    image: planImageInputs(settings, version, inputs.source),
+    baseName: `${slug(settings.imageName)}-${settings.variant}`,
   };
-  const image = planImageInputs(settings, version, inputs.source);
-  const baseName = `${slug(settings.imageName)}-${settings.variant}`;
 
-  const pin = pinOrGuards(context, image.labels);
-  const candidate = candidateOf(context, pin);
-  const { builds, indexes, buildTags } = buildStep(context, candidate, baseName, image);
-  const mode = floatingMode(context, pin, candidate);
-  const decided = planFloatingTags({
-    baseName,
-    tags,
-    released,
-    digests: view.digests,
-    registryRead: context.read,
-    mode,
-  });
-  if (mode.kind === "promote") {
-    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
-      verdict.notes.push(
-        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
-      );
-    }
-  }
-  const served = servedOf(context, pin, candidate);
-
+  const { intent } = settings;
+  const run =
+    intent.kind === "rollback" && targets.pin ? rollback(context, targets.pin) : release(context, asRelease(intent));
+  const decided = floatingStep(context, run);
   return {
     stack: inputs.stack,
     variant: settings.variant,
-    phase: pin ? "rollback" : !settings.promote ? "candidate" : candidate.source === "build" ? "release" : "promote",
+    phase: run.phase,
     repository,
     version,
-    stackVersion: served.kind === "unchanged" && served.version ? served.version : version.text,
+    stackVersion:
+      run.served.kind === "unchanged" && run.served.version
+        ? run.served.version
+        : (run.rollForward?.version ?? version.text),
+    ...(run.rollForward ? { rollForwardVersion: run.rollForward.version } : {}),
     tags,
-    releaseTag: qualify(context.releaseTag),
-    candidate,
-    pushedTags: settings.push ? buildTags.map(qualify) : [],
-    builds,
-    indexes,
+    releaseTag: context.qualify(context.releaseTag),
+    candidate: run.candidate,
+    pushedTags: settings.push ? run.buildTags.map(context.qualify) : [],
+    builds: run.builds,
+    indexes: run.indexes,
     // Without a push there is no digest for a tag to point at.
     floatingTags: decided.filter((floating) => settings.push || floating.target.kind !== "release"),
-    served,
-    ...(pin ? { pin } : {}),
+    served: run.served,
+    ...(run.pin ? { pin: run.pin } : {}),
     registryInsecure: settings.registryInsecure,
     registryTokenHosts: settings.registryTokenHosts,
     registry:
       registry.status === "read"
         ? { status: "read", requests: registry.requests, released: released.map((release) => release.version) }
         : { status: registry.status, reason: registry.reason },
-    ...(settings.github
-      ? {
-          github: planGitHubEnvironment(settings.github, {
-            variant: settings.variant,
-            keep: served.kind === "unchanged",
-            ...(served.kind === "unchanged"
-              ? served.version
-                ? { servedVersion: served.version }
-                : {}
-              : { servedVersion: pin?.version ?? version.text }),
-            registryHost: repository.host,
-            registryUsername: settings.registryUsername,
-            hasPulumiAccessToken: settings.hasPulumiAccessToken,
-            push: settings.push,
-          }),
-        }
-      : {}),
-    notes: [...verdict.notes, ...sourceNotes(context, pin, candidate)],
+    ...(settings.github ? { github: githubStep(context, run, settings.github) } : {}),
+    notes: [...verdict.notes, ...sourceNotes(context, run)],
     warnings: verdict.warnings,
   };
+}
+
+/** Where each floating tag points after this run; a promotion notes the tags it leaves alone. */
+function floatingStep(context: PlanContext, run: RunDecisions): FloatingTagPlan[] {
+  const { tags } = context.targets;
+  const decided = planFloatingTags({
+    baseName: context.baseName,
+    // A rollback holds the roll-forward release's floating tags that the pin does not move.
+    tags: run.rollForward?.tags ?? tags,
+    released: context.released,
+    digests: context.view.digests,
+    registryRead: context.read,
+    mode: run.mode,
+  });
+  if (run.mode.kind === "promote") {
+    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
+      context.verdict.notes.push(
+        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
+      );
+    }
+  }
+  return decided;
+}
+
+/** The stack's GitHub Actions environment, serving what the run decided. */
+function githubStep(context: PlanContext, run: RunDecisions, github: GitHubSettings): GitHubEnvironmentPlan {
+  const { settings } = context.inputs;
+  return planGitHubEnvironment(github, {
+    variant: settings.variant,
+    ...githubFacts(context, run),
+    registryHost: context.targets.repository.host,
+    registryUsername: settings.registryUsername,
+    hasPulumiAccessToken: settings.hasPulumiAccessToken,
+  });
+}
+
+/**
+ * In a rollback, the release a roll forward returns to: the highest stable release in the registry, so
+ * the outputs (and the checkout the workflows make from them) are the same from a laptop and from CI,
+ * whatever the checkout or RELEASE_VERSION says.
+ */
+function rollForwardStep(context: PlanContext): Pick<RunDecisions, "rollForward"> {
+  const found = rollForwardOf(context.targets, context.view.tags);
+  return found ? { rollForward: { version: found.version, tags: found.tags } } : {};
+}
+
+/** `releaseTargets` sets a pin exactly when the intent is a rollback; this narrows the type accordingly. */
+function asRelease(intent: RunIntent): Exclude<RunIntent, { kind: "rollback" }> {
+  if (intent.kind === "rollback") throw new Error("a rollback without a pin in its targets");
+  return intent;
 }

@@ -1,29 +1,15 @@
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { Variant } from "../inputs/settings";
+import { invalidSetting, ReleaseConfigError } from "../model/errors";
+import {
+  PLACEHOLDER,
+  type Placeholder,
+  type TagLine,
+  type TagTemplate,
+  type VersionTemplate,
+} from "../model/tag-template";
 import type { ResolvedVersion } from "./version";
-
-/**
- * What ships when `finsight:tags` is not set. Templates follow docker/metadata-action's
- * vocabulary, written with the `v` the FinSight guide uses (`vMAJOR.MINOR.PATCH`).
- */
-export const DEFAULT_TAG_TEMPLATES: Readonly<Record<Variant, readonly string[]>> = {
-  full: ["v{{version}}", "v{{major}}.{{minor}}", "v{{major}}", "latest"],
-  demo: ["demo-v{{version}}", "demo"],
-};
-
-export const PLACEHOLDERS = ["version", "major", "minor", "patch", "sha", "runId"] as const;
-type Placeholder = (typeof PLACEHOLDERS)[number];
-
-/**
- * A template naming this exact build (its version, commit or run) yields an immutable tag;
- * anything else (`v{{major}}`, `latest`, `demo`) is a floating tag that later releases move.
- */
-const IMMUTABLE_PLACEHOLDERS: readonly Placeholder[] = ["version", "patch", "sha", "runId"];
 
 /** Docker's tag grammar: 128 characters at most, no leading `.` or `-`. */
 const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-/** `{{ name }}` in a tag template; global, so use it with matchAll/replace only. */
-export const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 
 export interface TagFacts {
   version: ResolvedVersion;
@@ -33,16 +19,10 @@ export interface TagFacts {
   runId?: string;
 }
 
-export interface SkippedTag {
+interface SkippedTag {
   template: string;
   reason: string;
 }
-
-/**
- * The releases a floating tag follows: every release (`latest`, `demo`), one major (`v1`) or one
- * minor (`v1.4`). It moves only to the highest stable release of its line.
- */
-export type TagLine = "all" | "major" | "minor";
 
 export interface TagPlan {
   /** Tags that name this build alone; never moved once pushed. The first is the release's own tag. */
@@ -62,25 +42,18 @@ export interface TagPlan {
  * as Helm does for OCI chart tags: `_` never occurs in semver, so the tag reads back unambiguously,
  * whereas metadata-action's `{{raw}}` turns it into `-` and makes the tag look like a prerelease.
  */
-export function versionTagText(versionText: string): string {
+function versionTagText(versionText: string): string {
   return versionText.replace("+", "_");
 }
 
-/** The placeholders a template uses; an unknown one is refused. */
-export function placeholdersOf(template: string): Placeholder[] {
-  const found: Placeholder[] = [];
-  for (const match of template.matchAll(PLACEHOLDER)) {
-    const name = match[1];
-    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
-      throw invalidSetting(
-        "finsight:tags",
-        `templates using only ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")} and plain text`,
-        template,
-      );
-    }
-    found.push(name as Placeholder);
-  }
-  return found;
+/** The first template that names the version and nothing else, or undefined when there is none. */
+export function versionTemplateOf(templates: readonly TagTemplate[]): VersionTemplate | undefined {
+  return templates.find((template): template is VersionTemplate => template.versionAlone !== undefined);
+}
+
+/** Renders a version through a version template: the inverse of `releasedVersions`' reading. */
+export function tagForVersion(template: VersionTemplate, version: string): string {
+  return `${template.versionAlone.prefix}${versionTagText(version)}${template.versionAlone.suffix}`;
 }
 
 /**
@@ -99,7 +72,7 @@ function floatingSkipReason(uses: Placeholder[], version: ResolvedVersion): stri
   return undefined;
 }
 
-function render(template: string, uses: Placeholder[], facts: TagFacts): string {
+function render({ text: template, uses }: TagTemplate, facts: TagFacts): string {
   const values: Record<Placeholder, string | undefined> = {
     version: versionTagText(facts.version.text),
     major: String(facts.version.major),
@@ -128,33 +101,31 @@ function render(template: string, uses: Placeholder[], facts: TagFacts): string 
   return tag;
 }
 
-export function planTags(templates: readonly string[], facts: TagFacts): TagPlan {
+export function planTags(templates: readonly TagTemplate[], facts: TagFacts): TagPlan {
   const plan: TagPlan = { exact: [], floating: [], floatingLines: {}, skipped: [], changesEveryRun: false };
   for (const template of templates) {
-    const uses = placeholdersOf(template);
-    const immutable = uses.some((name) => IMMUTABLE_PLACEHOLDERS.includes(name));
-    if (uses.includes("runId")) plan.changesEveryRun = true;
-    if (!immutable) {
-      const reason = floatingSkipReason(uses, facts.version);
+    if (template.uses.includes("runId")) plan.changesEveryRun = true;
+    if (!template.exact) {
+      const reason = floatingSkipReason(template.uses, facts.version);
       if (reason) {
-        plan.skipped.push({ template, reason });
+        plan.skipped.push({ template: template.text, reason });
         continue;
       }
     }
-    const tag = render(template, uses, facts);
+    const tag = render(template, facts);
     if (plan.exact.includes(tag) || plan.floating.includes(tag)) continue;
-    if (immutable) {
+    if (template.exact) {
       plan.exact.push(tag);
     } else {
       plan.floating.push(tag);
-      plan.floatingLines[tag] = uses.includes("minor") ? "minor" : uses.includes("major") ? "major" : "all";
+      plan.floatingLines[tag] = template.line;
     }
   }
   if (plan.exact.length === 0) {
     throw invalidSetting(
       "finsight:tags",
       "a list with at least one template naming the release ({{version}}, {{patch}}, {{sha}} or {{runId}})",
-      templates,
+      templates.map((template) => template.text),
     );
   }
   return plan;

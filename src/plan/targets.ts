@@ -1,12 +1,11 @@
-import { invalidSetting, Problems, ReleaseConfigError } from "../errors";
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlanInputs } from "../inputs/release-inputs";
-import { KNOWN_PLATFORMS } from "../inputs/settings";
-import type { RegistryQuestions } from "../registry/view";
-import type { PinnedRelease } from "./pin";
-import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
-import { slug } from "./slug";
-import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
+import { invalidSetting, Problems, ReleaseConfigError } from "../model/errors";
+import { type ImageRepository, PLATFORM_SUFFIXES, platformTag } from "../model/image-repository";
+import type { PlanInputs } from "../model/plan-inputs";
+import type { RegistryQuestions } from "../model/registry";
+import type { TagTemplate, VersionTemplate } from "../model/tag-template";
+import type { RequestedPin } from "./pin";
+import { releasedVersions } from "./released-versions";
+import { planTags, type TagFacts, type TagPlan, tagForVersion, versionTemplateOf } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 
 /** What can be decided before the registry is read; it also says what to ask the registry. */
@@ -17,9 +16,11 @@ export interface ReleaseTargets {
   /** The release's own tag (bare): the one naming the version alone when a template does, else the first exact tag. */
   releaseTag: string;
   /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
-  versionTemplate?: string;
-  /** A rollback, before the registry has confirmed it (no digest yet). */
-  pin?: PinnedRelease;
+  versionTemplate?: VersionTemplate;
+  /** A rollback, before the registry has confirmed it. */
+  pin?: RequestedPin;
+  /** The stack's tag templates, for the tags of another release (a rollback's roll-forward release). */
+  templates: TagTemplate[];
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
 }
@@ -29,7 +30,6 @@ const RECENT_RELEASES = 5;
 
 /** Tags the stack writes for its own purposes: a template must never render one of them. */
 const CACHE_TAG_PREFIX = "buildcache-";
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
 
 /**
  * A rendered tag that the stack also writes as a build cache (`buildcache-full`) or a per-platform
@@ -61,48 +61,49 @@ function collisions(tags: TagPlan): string[] {
   return problems;
 }
 
+/** A rollback's pin as asked: its version tag and the tags that version carries. */
+function requestedPin(
+  pinVersion: string,
+  templates: readonly TagTemplate[],
+  versionTemplate: VersionTemplate | undefined,
+  facts: Omit<TagFacts, "version">,
+): RequestedPin {
+  if (!versionTemplate) {
+    throw new ReleaseConfigError(
+      `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(templates.map((template) => template.text))}`,
+    );
+  }
+  const version = resolveVersion({ configured: { text: pinVersion, from: "config" }, env: {} });
+  return {
+    version: pinVersion,
+    tag: tagForVersion(versionTemplate, pinVersion),
+    tags: planTags(templates, { version, ...facts }),
+  };
+}
+
 /**
  * Version, tags and pin, checked before the registry is asked anything: a bad value fails here,
  * before any request or resource. Every problem is reported at once.
  */
 export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const { settings, env, source } = inputs;
+  const { intent } = settings;
   const problems = new Problems();
-  const templates = settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant];
+  const templates = settings.tags;
   const versionTemplate = versionTemplateOf(templates);
   const facts = { revision: source.revision, runId: env.GITHUB_RUN_ID };
-
-  let pin: PinnedRelease | undefined;
-  if (settings.pin !== undefined) {
-    const pinVersion = settings.pin;
-    pin = problems.check(() => {
-      if (!versionTemplate) {
-        throw new ReleaseConfigError(
-          `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(templates)}`,
-        );
-      }
-      const version = resolveVersion({ configured: { text: pinVersion, from: "config" }, env: {} });
-      return {
-        version: pinVersion,
-        tag: tagForVersion(versionTemplate, pinVersion),
-        tags: planTags(templates, { version, ...facts }),
-      };
-    });
-  }
-  // A rollback builds nothing, so it needs no release version: without one, the pin's stands in.
+  const pin =
+    intent.kind === "rollback"
+      ? problems.check(() => requestedPin(intent.pin, templates, versionTemplate, facts))
+      : undefined;
+  // A rollback builds nothing: its version is the pin's, whatever the checkout, RELEASE_VERSION or the
+  // stack's version say, so a rollback plans the same from a laptop and from CI.
   const version = problems.check(() =>
-    resolveVersion({
-      configured: settings.version,
-      env,
-      versionFile: source.versionFile,
-      ...(pin ? { fallback: pin.version } : {}),
-    }),
+    intent.kind === "rollback"
+      ? resolveVersion({ env: {}, fallback: intent.pin })
+      : resolveVersion({ configured: settings.version, env, versionFile: source.versionFile }),
   );
   const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
-  // Without a version no tag can be rendered, but an unknown placeholder is still reported with it
-  // (a pin has already planned the templates, and reported it).
-  if (!version && settings.pin === undefined)
-    for (const template of templates) problems.check(() => placeholdersOf(template));
   if (tags) for (const line of collisions(tags)) problems.add(line);
   problems.throwIfAny();
   if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable
@@ -111,8 +112,48 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   // it is what a released version is recognised by, so it is what the overwrite guard must compare.
   const versionTag = versionTemplate ? tagForVersion(versionTemplate, version.text) : undefined;
   const releaseTag = versionTag && tags.exact.includes(versionTag) ? versionTag : tags.exact[0];
+  const targets = {
+    version,
+    repository: settings.repository,
+    tags,
+    releaseTag,
+    templates,
+    ...(versionTemplate ? { versionTemplate } : {}),
+    ...(pin ? { pin } : {}),
+  };
+  return settings.push || pin ? { ...targets, questions: registryQuestions(inputs, targets) } : targets;
+}
+
+/**
+ * A rollback holds the roll-forward release's floating tags where they are (`v1.4` while 1.3.2 is
+ * pinned), so they stay in the stack whatever the checkout: the roll-forward release's version tag and
+ * floating tags, as the registry lists them.
+ */
+function rollForwardTags(targets: Omit<ReleaseTargets, "questions">, listed: readonly string[]): string[] {
+  const release = rollForwardOf(targets, listed);
+  return release ? [release.tag, ...release.tags.floating] : [];
+}
+
+/** The release removing a pin returns to: the highest stable release the registry lists, with its tags. */
+export function rollForwardOf(
+  targets: Pick<ReleaseTargets, "templates" | "versionTemplate">,
+  listed: readonly string[],
+): { version: string; tag: string; tags: TagPlan } | undefined {
+  if (!targets.versionTemplate) return undefined;
+  const highest = releasedVersions(listed, targets.versionTemplate)
+    .filter((release) => release.stable)
+    .at(-1);
+  if (!highest) return undefined;
+  const version = resolveVersion({ env: {}, fallback: highest.version });
+  return { version: highest.version, tag: highest.tag, tags: planTags(targets.templates, { version }) };
+}
+
+/** What to ask the registry: the exact tags by manifest whatever the list says, the digests the rules need. */
+function registryQuestions(inputs: PlanInputs, targets: Omit<ReleaseTargets, "questions">): RegistryQuestions {
+  const { settings } = inputs;
+  const { releaseTag, tags, pin, versionTemplate, version } = targets;
   const platformTags =
-    settings.platforms.length > 1 ? settings.platforms.map((platform) => `${releaseTag}-${slug(platform)}`) : [];
+    settings.platforms.length > 1 ? settings.platforms.map((platform) => platformTag(releaseTag, platform)) : [];
   // A candidate run names the release users are on: one of the latest stable releases, found by digest.
   const recentReleases = (listed: readonly string[]) =>
     versionTemplate
@@ -122,21 +163,10 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
           .map((release) => release.tag)
       : [];
   return {
-    version,
-    repository: settings.repository,
-    tags,
     releaseTag,
-    ...(versionTemplate ? { versionTemplate } : {}),
-    ...(pin ? { pin } : {}),
-    ...(settings.push || pin
-      ? {
-          questions: {
-            releaseTag,
-            exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
-            digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
-            ...(!settings.promote && !pin ? { digestsAfterListing: recentReleases } : {}),
-          },
-        }
-      : {}),
+    exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
+    digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+    ...(settings.intent.kind === "candidate" ? { digestsAfterListing: recentReleases } : {}),
+    ...(pin ? { digestsAfterListing: (listed) => rollForwardTags(targets, listed) } : {}),
   };
 }

@@ -1,7 +1,6 @@
-import { SemVer } from "semver";
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { ConfiguredVersion } from "../inputs/settings";
-import { versionText } from "../version-text";
+import { ReleaseConfigError } from "../model/errors";
+import type { ConfiguredVersion } from "../model/settings";
+import { type ParsedVersion, parseVersionSetting, VERSION_ACCEPTED } from "../model/version-text";
 
 /** Where the release version came from, in the order they are consulted. */
 export type VersionSource = "config" | "--version" | "RELEASE_VERSION" | "git tag" | "VERSION file" | "pin";
@@ -17,9 +16,7 @@ export interface VersionInputs {
   fallback?: string;
 }
 
-export interface ResolvedVersion {
-  /** Canonical semver text, without the `v` prefix (`1.5.0-rc.1`, `1.4.0+build.7`). */
-  text: string;
+export interface ResolvedVersion extends ParsedVersion {
   major: number;
   minor: number;
   patch: number;
@@ -29,18 +26,13 @@ export interface ResolvedVersion {
   source: VersionSource;
 }
 
-const ACCEPTED = "a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1";
+const ACCEPTED = VERSION_ACCEPTED;
 
 function parse(setting: string, value: string, source: VersionSource): ResolvedVersion {
-  let parsed: SemVer;
-  try {
-    // Strict parsing (no `loose`): `1.4`, `01.2.3` and `latest` are refused, a leading `v` is accepted.
-    parsed = new SemVer(value.trim());
-  } catch {
-    throw invalidSetting(setting, ACCEPTED, value);
-  }
+  const { text, semver: parsed } = parseVersionSetting(setting, value);
   return {
-    text: versionText(parsed),
+    text,
+    semver: parsed,
     major: parsed.major,
     minor: parsed.minor,
     patch: parsed.patch,
@@ -48,6 +40,17 @@ function parse(setting: string, value: string, source: VersionSource): ResolvedV
     build: parsed.build.join("."),
     source,
   };
+}
+
+/** Whether any source names a version (without judging it): a run without one can still list releases. */
+export function versionGiven(inputs: Omit<VersionInputs, "fallback">): boolean {
+  const { configured, env, versionFile } = inputs;
+  return Boolean(
+    configured?.text.trim() ||
+      env.RELEASE_VERSION?.trim() ||
+      (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim()) ||
+      versionFile?.content.trim(),
+  );
 }
 
 /**

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { RegistryAccess } from "../model/registry";
 import { describeShape, excerpt, KnownSecrets } from "./redaction";
 import { RegistryError } from "./registry-error";
 import { retryDecision } from "./retry";
-import { type Action, type RegistryCredentials, TokenAuth } from "./token-auth";
+import { type Action, TokenAuth } from "./token-auth";
 import { type Answer, RegistryTransport, registryBaseUrl } from "./transport";
 
 /**
@@ -29,27 +30,8 @@ import { type Answer, RegistryTransport, registryBaseUrl } from "./transport";
 
 export { describeShape, redactCredentials } from "./redaction";
 export { RegistryError } from "./registry-error";
-export { parseChallenge, type RegistryCredentials } from "./token-auth";
+export { parseChallenge } from "./token-auth";
 export { isLoopbackHost, registryBaseUrl } from "./transport";
-
-export interface RegistryAccess {
-  /** Registry host with port, as in an image reference: `ghcr.io`, `127.0.0.1:5000`. */
-  host: string;
-  /** Repository path below the host: `acme/finsight-backend`. */
-  repository: string;
-  credentials?: RegistryCredentials;
-  /** Speak plain HTTP to a registry that is not on a loopback address (set on purpose only). */
-  insecure?: boolean;
-  /** Per-request timeout in milliseconds (connection, headers and body together). */
-  timeoutMs?: number;
-  /** One limit on everything this client does, in milliseconds (finsight:registryDeadline for a run's read). */
-  deadlineMs?: number;
-  /**
-   * Hosts (hostname, or hostname:port) of a token service other than the registry's own host that
-   * may receive the credentials, for registries whose bearer realm lives on a sibling host.
-   */
-  tokenRealmHosts?: string[];
-}
 
 export interface Manifest {
   bytes: Buffer;
@@ -66,7 +48,7 @@ export const MANIFEST_MEDIA_TYPES = [
 ];
 
 /** At most this many tag-list pages are read (1000 tags each); a longer walk is an error, never a partial "read". */
-export const MAX_TAG_PAGES = 1000;
+const MAX_TAG_PAGES = 1000;
 
 export const sha256Digest = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
@@ -113,7 +95,7 @@ export class RegistryClient {
     const failures = {
       error: (request: string, cause: string, status: number) => this.error(request, cause, status),
       deadline: (request: string) => this.deadlineError(request),
-      shape: (value: unknown) => this.describeShape(value),
+      shape: (value: unknown) => this.shape(value),
     };
     this.transport = new RegistryTransport(
       registryBaseUrl(access.host, access.insecure),
@@ -126,7 +108,7 @@ export class RegistryClient {
       host: access.host,
       repository: access.repository,
       ...(access.credentials ? { credentials: access.credentials } : {}),
-      ...(access.tokenRealmHosts ? { tokenRealmHosts: access.tokenRealmHosts } : {}),
+      ...(access.registryTokenHosts ? { registryTokenHosts: access.registryTokenHosts } : {}),
       transport: this.transport,
       secrets: this.secrets,
       ...failures,
@@ -169,19 +151,19 @@ export class RegistryClient {
         await this.expect(answer, 200, "list the tags of", request);
         const body = await this.json(answer, request);
         if (!isRecord(body) || !("tags" in body)) {
-          throw this.error(request, `tags/list answered ${this.describeShape(body)}, not a list of tags`);
+          throw this.error(request, `tags/list answered ${this.shape(body)}, not a list of tags`);
         }
         // `"tags": null` is how distribution says "a repository without tags".
         if (body.tags !== null) {
           if (!Array.isArray(body.tags)) {
-            throw this.error(request, `tags/list answered ${this.describeShape(body)}, not a list of tags`);
+            throw this.error(request, `tags/list answered ${this.shape(body)}, not a list of tags`);
           }
           const listed: unknown[] = body.tags;
           const bad = listed.findIndex((tag) => typeof tag !== "string" || !TAG.test(tag));
           if (bad >= 0) {
             throw this.error(
               request,
-              `tags/list page ${seen.size} lists ${this.describeShape(listed[bad])} (entry ${bad + 1} of ${listed.length}), which is not a valid tag`,
+              `tags/list page ${seen.size} lists ${this.shape(listed[bad])} (entry ${bad + 1} of ${listed.length}), which is not a valid tag`,
             );
           }
           tags.push(...(listed as string[]));
@@ -229,17 +211,14 @@ export class RegistryClient {
       try {
         parsed = JSON.parse(bytes.toString("utf8"));
       } catch {
-        throw this.error(
-          request,
-          `answered ${this.describeShape(bytes.toString("utf8"))}, which is not a JSON manifest`,
-        );
+        throw this.error(request, `answered ${this.shape(bytes.toString("utf8"))}, which is not a JSON manifest`);
       }
       if (
         !isRecord(parsed) ||
         parsed.schemaVersion !== 2 ||
         !["string", "undefined"].includes(typeof parsed.mediaType)
       ) {
-        throw this.error(request, `answered ${this.describeShape(parsed)}, not a schema 2 manifest`);
+        throw this.error(request, `answered ${this.shape(parsed)}, not a schema 2 manifest`);
       }
       const declared = answer.header("content-type")?.split(";")[0].trim() ?? "";
       const inner = parsed.mediaType as string | undefined;
@@ -247,10 +226,7 @@ export class RegistryClient {
         ? declared
         : (inner ?? (parsed.manifests ? MANIFEST_MEDIA_TYPES[0] : MANIFEST_MEDIA_TYPES[1]));
       if (!MANIFEST_MEDIA_TYPES.includes(mediaType) || (inner !== undefined && inner !== mediaType)) {
-        throw this.error(
-          request,
-          `answered a manifest of type ${this.describeShape(inner ?? declared)}, not one it asked for`,
-        );
+        throw this.error(request, `answered a manifest of type ${this.shape(inner ?? declared)}, not one it asked for`);
       }
       return { bytes, mediaType, digest };
     });
@@ -295,7 +271,7 @@ export class RegistryClient {
   }
 
   /** A short rendering of what the registry sent, with every secret this client knows removed before the cut. */
-  describeShape(value: unknown): string {
+  shape(value: unknown): string {
     return describeShape(value, this.secrets.list());
   }
 
@@ -355,7 +331,7 @@ export class RegistryClient {
     try {
       url = new URL(target, this.transport.base);
     } catch {
-      throw this.error(request, `the Link header names ${this.describeShape(target)}, which is not a URL`);
+      throw this.error(request, `the Link header names ${this.shape(target)}, which is not a URL`);
     }
     if (url.origin !== this.transport.base.origin) {
       throw this.error(request, `the Link header points at ${url.origin}, another host; it is not followed`);
@@ -363,7 +339,7 @@ export class RegistryClient {
     if (url.pathname !== `/v2/${this.access.repository}/tags/list`) {
       throw this.error(
         request,
-        `the Link header points at ${this.describeShape(url.pathname)}, not this repository's tag list`,
+        `the Link header points at ${this.shape(url.pathname)}, not this repository's tag list`,
       );
     }
     return `${url.pathname}${url.search}`;
@@ -374,7 +350,7 @@ export class RegistryClient {
     try {
       return JSON.parse(text);
     } catch {
-      throw this.error(request, `answered ${this.describeShape(text)}, which is not JSON`);
+      throw this.error(request, `answered ${this.shape(text)}, which is not JSON`);
     }
   }
 
@@ -414,8 +390,11 @@ export class RegistryClient {
     }
   }
 
-  /** A request with the authorization this client holds or can predict, answering a 401 challenge once. */
-  private async request(method: string, path: string, action: Action, options: RequestOptions = {}): Promise<Answer> {
+  /**
+   * A request with the authorization this client holds or can predict, answering a 401 challenge once.
+   * Protected, not private: `npm run doctor` starts and cancels a blob upload through it (src/doctor/registry.ts).
+   */
+  protected async request(method: string, path: string, action: Action, options: RequestOptions = {}): Promise<Answer> {
     const first = await this.auth.initial(action, `${method} ${path}`);
     const answer = await this.send(method, path, options, first);
     const challenge = answer.status === 401 ? answer.header("www-authenticate") : undefined;

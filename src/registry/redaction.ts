@@ -61,12 +61,15 @@ function goJsonEscape(text: string): string {
 
 /** Regular-expression sources for every form of one secret. */
 function secretPatterns(secret: string): string[] {
+  // A secret of several lines may be quoted a line at a time, or with its line breaks turned into spaces.
+  const lines = secret.split(/\r?\n/).filter((line) => line.length >= MIN_SECRET_LENGTH && line !== secret);
   const texts = [
     ...new Set([
       secret,
       JSON.stringify(secret).slice(1, -1),
       JSON.stringify(secret).slice(1, -1).replace(/\//g, "\\/"),
       goJsonEscape(secret),
+      ...(lines.length > 0 ? [secret.replace(/\r?\n/g, " "), ...lines] : []),
     ]),
   ];
   // Each text form base64-encoded too (a JSON body holding the secret, then encoded), as a run with
@@ -85,7 +88,7 @@ function secretPatterns(secret: string): string[] {
 }
 
 /** Removes every form of the known secrets, and nothing else. Longer forms first: one that contains another goes whole. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
+function redactSecrets(text: string, secrets: readonly string[]): string {
   const patterns = [
     ...new Set(secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH).flatMap(secretPatterns)),
   ].sort((a, b) => b.length - a.length);

@@ -11,13 +11,13 @@
  * rewrites a manifest's data file in place when the same manifest is PUT under another tag, so a GET
  * racing a floating tag's move can fail with 500 once (seen here with three floating tags moved at once).
  */
-export const RETRYABLE_STATUSES = [429, 500, 502, 503, 504];
-export const MAX_RETRIES = 2;
+const RETRYABLE_STATUSES = [429, 500, 502, 503, 504];
+const MAX_RETRIES = 2;
 /** The longest Retry-After a request waits for; a registry asking for more is reported, not obeyed early. */
-export const RETRY_AFTER_CAP_MS = 10_000;
+const RETRY_AFTER_CAP_MS = 10_000;
 
 /** Milliseconds Retry-After asks for (0 for a date in the past), or undefined when absent or unreadable. */
-export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
   const value = header?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;

@@ -1,3 +1,4 @@
+import type { RegistryCredentials } from "../model/registry";
 import type { KnownSecrets } from "./redaction";
 import { retryDecision } from "./retry";
 import { type Answer, isLoopbackHost, type RegistryTransport } from "./transport";
@@ -19,11 +20,6 @@ import { type Answer, isLoopbackHost, type RegistryTransport } from "./transport
  */
 
 export type Action = "pull" | "pull,push";
-
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
 
 export interface Challenge {
   scheme: string;
@@ -56,7 +52,7 @@ export interface TokenAuthOptions {
   host: string;
   repository: string;
   credentials?: RegistryCredentials;
-  tokenRealmHosts?: string[];
+  registryTokenHosts?: string[];
   transport: RegistryTransport;
   secrets: KnownSecrets;
   /** The client's error for `request` (names the registry, redacts). */
@@ -118,14 +114,14 @@ export class TokenAuth {
 
   /** May the credentials go to this token realm? Its host must be the registry's, a configured sibling or a well-known pair. */
   private trustsRealm(realm: URL): boolean {
-    const { host, tokenRealmHosts, transport } = this.options;
+    const { host, registryTokenHosts, transport } = this.options;
     const registry = transport.base.hostname;
     const allowed = [
       registry,
       host.replace(/:\d+$/, ""),
       ...(WELL_KNOWN_TOKEN_REALMS[registry] ?? []),
       ...(WELL_KNOWN_TOKEN_REALMS[host] ?? []),
-      ...(tokenRealmHosts ?? []),
+      ...(registryTokenHosts ?? []),
     ].map((name) => name.toLowerCase());
     return allowed.includes(realm.hostname.toLowerCase()) || allowed.includes(realm.host.toLowerCase());
   }
@@ -157,7 +153,7 @@ export class TokenAuth {
     if (basic && !this.trustsRealm(realm)) {
       throw error(
         request,
-        `asks for credentials at ${realm.origin}, which is not the registry's host; if that token service is the registry's own, list its host in tokenRealmHosts (finsight config)`,
+        `asks for credentials at ${realm.origin}, which is not the registry's host; if that token service is the registry's own, list its host in registryTokenHosts (finsight config)`,
         401,
       );
     }

@@ -49,7 +49,7 @@ export class TransportFailure extends Error {
 }
 
 /** A body past the size a caller accepts. */
-export class BodyTooLarge extends Error {
+class BodyTooLarge extends Error {
   constructor(readonly limit: number) {
     super(`a body larger than ${limit} bytes`);
     this.name = "BodyTooLarge";
@@ -77,7 +77,7 @@ const errorCode = (error: unknown): string => {
  * One request and its answer, bounded by `timeoutMs` from the start to the last byte of the body
  * and by `deadline` (the run's whole read). Rejects with a TransportFailure naming the phase.
  */
-export function exchange(
+function exchange(
   method: string,
   url: URL,
   headers: Record<string, string>,

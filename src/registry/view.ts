@@ -1,4 +1,5 @@
-import { type Manifest, type RegistryAccess, RegistryClient, RegistryError } from "./client";
+import type { RegistryAccess, RegistryQuestions, RegistryView } from "../model/registry";
+import { type Manifest, RegistryClient, RegistryError } from "./client";
 
 /**
  * The registry as one run sees it, read once before anything is registered and shared by every
@@ -17,37 +18,6 @@ import { type Manifest, type RegistryAccess, RegistryClient, RegistryError } fro
  * tags, manifests or configs makes the view "unavailable" (no plan is made on it), never "read".
  */
 
-export interface RegistryQuestions {
-  /** The release's own tag (`v1.4.0`): when it exists, its image's labels are read. */
-  releaseTag: string;
-  /**
-   * Tags asked for by manifest whatever the tag list says (the release's exact and per-platform tags):
-   * whether an exact tag exists decides whether it may be pushed, so a stale or lying list must not
-   * decide it. Only a 404 means absent.
-   */
-  exactTags?: string[];
-  /** Tags whose current digest the plan needs when the list names them (floating tags, the pin's tag). */
-  digestsOf: string[];
-  /** Tags to read once the list is known (a candidate run's recent releases, to name what is promoted). */
-  digestsAfterListing?: (tags: readonly string[]) => string[];
-}
-
-export type RegistryView =
-  | {
-      status: "read";
-      /** Every tag in the repository. */
-      tags: string[];
-      /** Current digest of each asked-about tag that exists. */
-      digests: Record<string, string>;
-      /** Labels of the image under the release tag, when that tag exists. */
-      releaseLabels?: Record<string, string>;
-      /** HTTP requests the view took. */
-      requests: number;
-    }
-  | { status: "unavailable"; reason: string }
-  /** Nothing depends on the registry (an image that is built but not pushed, and no pin). */
-  | { status: "not read"; reason: string };
-
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -61,8 +31,7 @@ function manifestShape(
   const request = `GET ${client.manifestPath(reference)}`;
   // getManifest has already checked that these bytes are a JSON object with schemaVersion 2.
   const parsed = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown>;
-  const bad = (what: string) =>
-    client.error(request, `answered a manifest whose ${what}: ${client.describeShape(parsed)}`);
+  const bad = (what: string) => client.error(request, `answered a manifest whose ${what}: ${client.shape(parsed)}`);
   if ("manifests" in parsed) {
     if (!Array.isArray(parsed.manifests)) throw bad("manifests is not a list");
     return {
@@ -114,11 +83,11 @@ async function labelsOf(
   const inner = isRecord(config) ? config.config : undefined;
   const labels = isRecord(inner) ? inner.Labels : undefined;
   if (!isRecord(config) || (inner !== undefined && inner !== null && !isRecord(inner))) {
-    throw client.error(request, `answered ${client.describeShape(config)}, not an image config`);
+    throw client.error(request, `answered ${client.shape(config)}, not an image config`);
   }
   if (labels === undefined || labels === null) return {};
   if (!isRecord(labels) || !Object.values(labels).every((value) => typeof value === "string")) {
-    throw client.error(request, `answered image labels ${client.describeShape(labels)}, not a map of strings`);
+    throw client.error(request, `answered image labels ${client.shape(labels)}, not a map of strings`);
   }
   // Labels reach messages (the overwrite guard names what differs): a registry that echoes the
   // credentials into one gets them redacted here, at the source.

@@ -10,8 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
 import { readSourceFacts } from "../../src/inputs/source-facts";
+import { ReleaseConfigError } from "../../src/model/errors";
 import { resolveVersion } from "../../src/plan/version";
 import { GIT_ENV } from "../support/git";
 

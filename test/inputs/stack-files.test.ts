@@ -10,9 +10,9 @@ import { readStackConfig } from "../../src/inputs/stack-files";
 import { PROJECT_DIR } from "../support/program";
 
 const project = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"));
-const readme = readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+const reference = readFileSync(path.join(PROJECT_DIR, "docs", "CONFIGURATION.md"), "utf8");
 
-describe("Pulumi.yaml and the README agree with the program", () => {
+describe("Pulumi.yaml and docs/CONFIGURATION.md agree with the program", () => {
   it("declares every key the program reads, each with a type and a description", () => {
     const declarable = CONFIG_KEYS.filter((key) => !(OBJECT_CONFIG_KEYS as readonly string[]).includes(key));
     assert.deepEqual(Object.keys(project.config).sort(), [...declarable].sort());
@@ -24,9 +24,13 @@ describe("Pulumi.yaml and the README agree with the program", () => {
     }
   });
 
-  it("documents every key in the README's config table", () => {
+  it("documents every key in the configuration reference's table", () => {
     for (const key of [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS]) {
-      assert.match(readme, new RegExp(`^\\| \`finsight:${key}\` +\\|`, "m"), `README documents finsight:${key}`);
+      assert.match(
+        reference,
+        new RegExp(`^\\| \`finsight:${key}\` +\\|`, "m"),
+        `docs/CONFIGURATION.md documents finsight:${key}`,
+      );
     }
   });
 });
@@ -81,18 +85,18 @@ describe("a malformed stack file: one line naming the file, the key and what is 
     [
       "not YAML",
       "config:\n  finsight:variant: [demo\n",
-      /Pulumi\.broken\.yaml is not valid YAML \(.*line \d+, column \d+/,
+      /Pulumi\.broken\.yaml is not valid YAML: .*line \d+, column \d+/,
     ],
-    ["a list at the top", "- config\n", /Pulumi\.broken\.yaml must be a map with a config: key, got a list/],
+    ["a list at the top", "- config\n", /Pulumi\.broken\.yaml must be a mapping with a config: section, got a list/],
     [
       "config a list",
       "config:\n  - finsight:variant\n",
-      /Pulumi\.broken\.yaml: config must be a map of keys to values, got a list/,
+      /Pulumi\.broken\.yaml: config: must map keys to values, got a list/,
     ],
     [
       "config a string",
       "config: finsight:variant=demo\n",
-      /Pulumi\.broken\.yaml: config must be a map of keys to values, got a string/,
+      /Pulumi\.broken\.yaml: config: must map keys to values, got a string/,
     ],
     [
       "a secure value that is not text",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
+import { ReleaseConfigError } from "../../src/model/errors";
 import { releaseTargets } from "../../src/plan/targets";
 import type { VersionSource } from "../../src/plan/version";
 import { type InputsOptions, planInputs } from "../support/plan-fixtures";
@@ -47,10 +47,19 @@ describe("releaseTargets: the version and where it came from", () => {
       source: "pin",
     },
     {
-      name: "a pin does not override a configured version",
+      name: "a rollback's version is the pin's, whatever the stack's version says (nothing is built)",
       options: { config: { "finsight:pin": "1.3.2" } },
-      text: "1.4.0",
-      source: "config",
+      text: "1.3.2",
+      source: "pin",
+    },
+    {
+      name: "a rollback's version is the pin's, whatever RELEASE_VERSION says",
+      options: {
+        config: { "finsight:pin": "1.3.2", "finsight:version": undefined },
+        env: { RELEASE_VERSION: "1.4.0" },
+      },
+      text: "1.3.2",
+      source: "pin",
     },
   ];
   for (const c of cases) {
@@ -75,13 +84,13 @@ describe("releaseTargets: tags and pin", () => {
       tag: "v1.3.2",
       floating: ["v1.3", "v1", "latest"],
     });
-    assert.deepEqual(tags.exact, ["v1.4.0"]);
+    assert.deepEqual(tags.exact, ["v1.3.2"], "a rollback's tags are the pin's, not the checkout's");
   });
 
   it("demo: its own version template and tags", () => {
     const targets = releaseTargets(planInputs({ stack: "demo" }));
     assert.deepEqual(
-      [targets.versionTemplate, targets.tags.exact, targets.tags.floating],
+      [targets.versionTemplate?.text, targets.tags.exact, targets.tags.floating],
       ["demo-v{{version}}", ["demo-v1.4.0"], ["demo"]],
     );
   });
@@ -174,23 +183,32 @@ describe("releaseTargets: what the registry is asked", () => {
   });
 
   it("a candidate run also reads the latest stable releases, to name the one users are on", () => {
-    const questions = releaseTargets(planInputs({ config: { "finsight:promote": "false" } })).questions;
+    const questions = releaseTargets(planInputs({ env: { FINSIGHT_PHASE: "candidate" } })).questions;
     const listed = ["v1.0.0", "v1.1.0", "v1.2.0-rc.1", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2", "v1.4.0", "latest"];
     assert.deepEqual(questions?.digestsAfterListing?.(listed), ["v1.1.0", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2"]);
     assert.equal(releaseTargets(planInputs()).questions?.digestsAfterListing, undefined);
   });
 
   it("a pin adds its own tag and its floating tags", () => {
-    assert.deepEqual(releaseTargets(planInputs({ config: { "finsight:pin": "1.3.2" } })).questions, {
-      releaseTag: "v1.4.0",
-      exactTags: ["v1.4.0"],
-      digestsOf: ["v1.3.2", "v1.4", "v1", "latest", "v1.3", "v1", "latest"],
+    const questions = releaseTargets(planInputs({ config: { "finsight:pin": "1.3.2" } })).questions;
+    const { digestsAfterListing, ...asked } = questions ?? {};
+    assert.deepEqual(asked, {
+      releaseTag: "v1.3.2",
+      exactTags: ["v1.3.2"],
+      digestsOf: ["v1.3.2", "v1.3", "v1", "latest", "v1.3", "v1", "latest"],
     });
+    // Once the list is known: the roll-forward release (the highest stable one) and its floating tags, to hold them.
+    assert.deepEqual(digestsAfterListing?.(["v1.3.2", "v1.4.0", "v1.5.0-rc.1", "v1.4", "latest"]), [
+      "v1.4.0",
+      "v1.4",
+      "v1",
+      "latest",
+    ]);
   });
 
   it("a pin without a push still asks", () => {
     const targets = releaseTargets(planInputs({ config: { "finsight:push": "false", "finsight:pin": "1.3.2" } }));
-    assert.equal(targets.questions?.releaseTag, "v1.4.0");
+    assert.equal(targets.questions?.releaseTag, "v1.3.2");
   });
 
   it("no push and no pin: nothing to ask", () => {

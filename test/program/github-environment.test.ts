@@ -41,7 +41,7 @@ describe("demo environment", () => {
     assert.equal(run.error, undefined);
     const [environment] = ofType(run, "repositoryEnvironment:RepositoryEnvironment");
     assert.equal(environment.inputs.environment, "demo");
-    assert.equal(environment.inputs.repository, "finsight");
+    assert.equal(environment.inputs.repository, "finsight-release");
     assert.equal(environment.inputs.reviewers, undefined);
     assert.deepEqual(environment.inputs.deploymentBranchPolicy, CUSTOM_POLICIES);
     assert.deepEqual(deployPatterns(run), [
@@ -152,8 +152,8 @@ describe("prod environment", () => {
       variant: "full" as const,
       servedVersion: "1.4.0",
       keep: false,
+      servedRef: { known: "ghcr.io/acme/finsight-backend:v1.4.0@sha256:" },
       hasPulumiAccessToken: false,
-      push: true,
     };
     const settings = parseGitHubSettings(JSON.stringify({ owner: "acme", repository: "finsight" }), "prod");
     assert.ok(settings);

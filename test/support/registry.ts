@@ -19,6 +19,8 @@ export const REGISTRY_USER = "release-bot";
  * escape) and a newline (a header or log line break), so every encoding and cut of it is exercised.
  */
 export const REGISTRY_PASSWORD = "Pa:ss@w%rd\nl2!Zq";
+/** The test registry's login, as the registry client takes it. */
+export const REGISTRY_CREDENTIALS = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
 
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { RegistryCredentials } from "../registry/client";
+import type { RegistryAccess, RegistryCredentials } from "../model/registry";
+import { RegistryClient } from "./client";
 
 /**
  * The credentials `docker login` stored for a registry host: what the docker-build push uses when
@@ -12,8 +13,7 @@ import type { RegistryCredentials } from "../registry/client";
  *
  * A config.json that is there but malformed is an error naming the file, the key and what is
  * accepted, in one line and without its values (they are credentials); a missing one is anonymous
- * access. Self-contained (no imports from the rest of the project at run time): the floating-tag
- * provider, serialised by Pulumi into the state, reads the login with it.
+ * access. The floating-tag provider, serialised by Pulumi into the state, reads the login with it.
  */
 
 /** A docker config.json that is not what `docker login` writes. */
@@ -113,4 +113,27 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
     return { username: entry.username, password: entry.password };
   }
   return undefined;
+}
+
+/**
+ * The one credential rule of the release, for the program's reads, `npm run plan` and the floating-tag
+ * provider alike: the stack's configured login (finsight:registryUsername and registryPassword) when it
+ * has one, else the `docker login` of this machine for the host, else anonymous.
+ */
+export function credentialsFor(
+  host: string,
+  configured: RegistryCredentials | undefined,
+  env: NodeJS.ProcessEnv,
+): RegistryCredentials | undefined {
+  return configured ?? dockerCredentials(host, env);
+}
+
+/** A client for the stack's repository with the credentials the one rule gives. */
+export function registryClientFor(
+  access: Omit<RegistryAccess, "credentials">,
+  configured: RegistryCredentials | undefined,
+  env: NodeJS.ProcessEnv,
+): RegistryClient {
+  const credentials = credentialsFor(access.host, configured, env);
+  return new RegistryClient({ ...access, ...(credentials ? { credentials } : {}) });
 }
