@@ -1,17 +1,19 @@
+import { compare } from "semver";
 import { ReleaseConfigError } from "../errors";
 import type { ImageRepository } from "../inputs/registry-location";
 import type { PlanInputs } from "../inputs/release-inputs";
 import type { Variant } from "../inputs/settings";
-import type { RegistryView } from "../registry/view";
+import type { ImageFacts, RegistryView } from "../registry/view";
 import { type BuildPlan, type IndexPlan, planBuilds } from "./builds";
-import { type FloatingTagMode, type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
+import { type FloatingTagMode, type FloatingTagPlan, onLine, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
 import { type PinnedRelease, pinnedRelease } from "./pin";
+import { brokenPromises, holderOf, isExactTemplate, type RegistryFacts, rivalOf, servedTagOf } from "./promises";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
 import { slug } from "./slug";
-import type { TagPlan } from "./tags";
+import { DEFAULT_TAG_TEMPLATES, type TagLine, type TagPlan } from "./tags";
 import type { ReleaseTargets } from "./targets";
 import type { ResolvedVersion } from "./version";
 
@@ -111,7 +113,7 @@ function registryFacts(inputs: PlanInputs, registry: RegistryView, verdict: Judg
   }
   return registry.status === "read"
     ? registry
-    : { tags: [] as string[], digests: {} as Record<string, string>, releaseLabels: undefined };
+    : { tags: [] as string[], digests: {} as Record<string, string>, releaseLabels: undefined, images: undefined };
 }
 
 /**
@@ -139,32 +141,36 @@ function sourceRefusal(inputs: PlanInputs): string | undefined {
 }
 
 /**
- * The previously promoted release, as the registry's floating tags show it (widest line first), named
- * by its version tag when one of the recent releases has that digest.
+ * What the registry shows served before this run: the floating tag of every release, else the widest
+ * line this version has, the first the registry holds; named by its release when the registry shows one.
  */
-function promoted(
-  repository: ImageRepository,
-  tags: TagPlan,
-  digests: Readonly<Record<string, string>>,
-  released: readonly ReleasedVersion[],
-): { ref?: string; version?: string } {
-  const order = { all: 0, major: 1, minor: 2 };
-  const tag = [...tags.floating]
-    .sort((a, b) => order[tags.floatingLines[a]] - order[tags.floatingLines[b]])
-    .find((floating) => digests[floating]);
+function servedNow(context: PlanContext): { tag?: string; ref?: string; version?: string } {
+  const facts = registryFactsOf(context);
+  const tag = servedTagOf(context.targets.tags, context.targets.servedTags, (floating) => !!facts.digests[floating]);
   if (!tag) return {};
-  const digest = digests[tag];
-  const release = [...released].reverse().find((candidate) => digests[candidate.tag] === digest);
-  return release
-    ? { ref: `${repository.name}:${release.tag}@${digest}`, version: release.version }
-    : { ref: `${repository.name}:${tag}@${digest}` };
+  const holder = holderOf(tag, facts);
+  const name = context.targets.repository.name;
+  return holder.kind === "release"
+    ? { tag, ref: `${name}:${holder.tag}@${holder.digest}`, version: holder.version }
+    : { tag, ref: `${name}:${tag}@${facts.digests[tag]}` };
+}
+
+/** The registry facts the promises are judged on (plan/promises.ts). */
+function registryFactsOf(context: PlanContext): RegistryFacts {
+  const { view, read, released } = context;
+  return { read, tags: view.tags, digests: view.digests, ...(view.images ? { images: view.images } : {}), released };
 }
 
 /** What every step of a plan reads: the inputs, the targets and the registry as this run saw it. */
 interface PlanContext {
   inputs: PlanInputs;
   targets: ReleaseTargets;
-  view: { tags: string[]; digests: Record<string, string>; releaseLabels?: Record<string, string> };
+  view: {
+    tags: string[];
+    digests: Record<string, string>;
+    releaseLabels?: Record<string, string>;
+    images?: Record<string, ImageFacts>;
+  };
   read: boolean;
   released: ReleasedVersion[];
   /** The release's own tag, bare (`v1.4.0`). */
@@ -268,13 +274,50 @@ function floatingMode(context: PlanContext, pin: PinnedRelease | undefined, cand
   return { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) };
 }
 
-/** Step 5: what users deploy after this run (FINSIGHT_BACKEND_IMAGE, the `imageRef` output). */
-function servedOf(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): ServedPlan {
-  const { inputs, targets, view, releaseTag, qualify } = context;
+/**
+ * Step 5: what users deploy after this run (FINSIGHT_BACKEND_IMAGE, the `imageRef` output): what the
+ * tag that shows the served release holds after the run (promise 3). A release that does not move it
+ * (an older re-run, a maintenance release below `latest`, a prerelease) leaves the served release as it is.
+ */
+function servedOf(
+  context: PlanContext,
+  pin: PinnedRelease | undefined,
+  candidate: CandidatePlan,
+  floating: FloatingTagPlan[],
+): ServedPlan {
+  const { inputs, targets, releaseTag, qualify, read } = context;
   if (pin)
     return { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
+  const now = servedNow(context);
   if (!inputs.settings.promote) {
-    return { kind: "unchanged", ...promoted(targets.repository, targets.tags, view.digests, context.released) };
+    return {
+      kind: "unchanged",
+      ...(now.ref ? { ref: now.ref } : {}),
+      ...(now.version ? { version: now.version } : {}),
+    };
+  }
+  const mine = (plan: FloatingTagPlan) =>
+    plan.target.kind === "release" || (candidate.source === "registry" && plan.target.reference === candidate.digest);
+  // The widest tag shows the served release after the run, when it exists or this run creates it; one
+  // held back while missing (a higher release is on its line) shows nothing, and no narrower one speaks for it.
+  const widest = servedTagOf(targets.tags, targets.servedTags, () => true);
+  const shown =
+    widest && (floating.some((plan) => plan.tag === widest) || context.view.digests[widest]) ? widest : undefined;
+  const moved = floating.find((plan) => plan.tag === shown);
+  if (read && shown && !(moved && mine(moved)) && now.ref) {
+    const why = targets.version.prerelease ? "a prerelease moves no floating tag" : `${shown} stays where it is`;
+    context.verdict.notes.push(
+      `${now.version ?? now.ref} stays served: ${shown} holds it, and ${targets.version.text} does not move it (${why}); only finsight:pin serves a lower version`,
+    );
+    return { kind: "unchanged", ref: now.ref, ...(now.version ? { version: now.version } : {}) };
+  }
+  const highest = context.released.filter((release) => release.stable).at(-1);
+  if (read && !shown && highest && compare(targets.version.text, highest.version) < 0) {
+    // No floating tag shows what is served, and a higher release exists: it may be the one users run.
+    context.verdict.notes.push(
+      `what is served stays as it is: no floating tag shows which release is served, and ${targets.version.text} is below ${highest.version}; set finsight:pin to serve it`,
+    );
+    return { kind: "unchanged" };
   }
   if (candidate.source === "registry") {
     return { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: targets.version.text };
@@ -344,6 +387,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
   const candidate = candidateOf(context, pin);
   const { builds, indexes, buildTags } = buildStep(context, candidate, baseName, image);
   const mode = floatingMode(context, pin, candidate);
+  const facts = registryFactsOf(context);
   const decided = planFloatingTags({
     baseName,
     tags,
@@ -351,6 +395,12 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     digests: view.digests,
     registryRead: context.read,
     mode,
+    ...(context.read
+      ? {
+          rivalOf: (tag: string, line: TagLine) =>
+            rivalOf(tag, (release) => onLine(line, version.text, release.version), facts),
+        }
+      : {}),
   });
   if (mode.kind === "promote") {
     for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
@@ -359,7 +409,36 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
       );
     }
   }
-  const served = servedOf(context, pin, candidate);
+  const shownBefore = servedNow(context).tag;
+  const served = servedOf(context, pin, candidate, decided);
+  // Without a push there is no digest for a tag to point at.
+  const floatingTags = decided.filter((floating) => settings.push || floating.target.kind !== "release");
+
+  // The one gate (plan/promises.ts): every push and every tag move of this plan keeps every promise.
+  const broken = brokenPromises(
+    {
+      pushes: [...builds.flatMap((build) => build.tags), ...indexes.map((index) => index.tag)].map((tag) =>
+        tag.slice(repository.name.length + 1),
+      ),
+      floating: floatingTags,
+      served,
+    },
+    {
+      registry: facts,
+      version: pin?.version ?? version.text,
+      stable: pin ? true : !version.prerelease,
+      platforms: settings.platforms,
+      builtPlatforms: builds.flatMap((build) => build.platforms),
+      ...(pin ? { pin } : {}),
+      ...(settings.promoteDigest ? { promoteDigest: settings.promoteDigest } : {}),
+      ...(candidate.source === "registry" ? { candidateDigest: candidate.digest } : {}),
+      exactTemplates: (settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]).filter(isExactTemplate),
+      ...(shownBefore ? { servedTag: shownBefore } : {}),
+      repository: repository.name,
+    },
+  );
+  if (broken.length > 0 && !inputs.preview) throw new ReleaseConfigError(broken.join("\n"), broken);
+  for (const line of broken) verdict.refuse(line);
 
   return {
     stack: inputs.stack,
@@ -374,8 +453,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     pushedTags: settings.push ? buildTags.map(qualify) : [],
     builds,
     indexes,
-    // Without a push there is no digest for a tag to point at.
-    floatingTags: decided.filter((floating) => settings.push || floating.target.kind !== "release"),
+    floatingTags,
     served,
     ...(pin ? { pin } : {}),
     registryInsecure: settings.registryInsecure,

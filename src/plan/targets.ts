@@ -4,6 +4,7 @@ import type { PlanInputs } from "../inputs/release-inputs";
 import { KNOWN_PLATFORMS } from "../inputs/settings";
 import type { RegistryQuestions } from "../registry/view";
 import type { PinnedRelease } from "./pin";
+import { templateProblems } from "./promises";
 import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
 import { slug } from "./slug";
 import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
@@ -22,6 +23,8 @@ export interface ReleaseTargets {
   pin?: PinnedRelease;
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
+  /** Floating tags of every release (`latest`, `demo`): they show what the stack serves, whatever this version gets. */
+  servedTags: string[];
 }
 
 /** How many of the latest stable releases a candidate run reads, to name the release users are on. */
@@ -104,6 +107,8 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   if (!version && settings.pin === undefined)
     for (const template of templates) problems.check(() => placeholdersOf(template));
   if (tags) for (const line of collisions(tags)) problems.add(line);
+  // Promise 1 at config time: no template may write a tag that names another release (plan/promises.ts).
+  if (tags && version) for (const line of templateProblems(templates, { version, ...facts })) problems.add(line);
   problems.throwIfAny();
   if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable
 
@@ -121,11 +126,13 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
           .slice(-RECENT_RELEASES)
           .map((release) => release.tag)
       : [];
+  const servedTags = templates.filter((template) => placeholdersOf(template).length === 0);
   return {
     version,
     repository: settings.repository,
     tags,
     releaseTag,
+    servedTags,
     ...(versionTemplate ? { versionTemplate } : {}),
     ...(pin ? { pin } : {}),
     ...(settings.push || pin
@@ -133,7 +140,18 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
           questions: {
             releaseTag,
             exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
-            digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+            digestsOf: [...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
+            // Promises 2 to 4: the platforms and the release of whatever may be served, pinned or floated.
+            imagesOf: [
+              releaseTag,
+              ...(pin ? [pin.tag] : []),
+              ...servedTags,
+              ...tags.floating,
+              ...(pin?.tags.floating ?? []),
+            ],
+            ...(versionTemplate
+              ? { releaseTagFor: (released: string) => tagForVersion(versionTemplate, released) }
+              : {}),
             ...(!settings.promote && !pin ? { digestsAfterListing: recentReleases } : {}),
           },
         }

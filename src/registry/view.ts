@@ -25,6 +25,18 @@ export interface RegistryQuestions {
   digestsOf: string[];
   /** Tags to read once the list is known (a candidate run's recent releases, to name what is promoted). */
   digestsAfterListing?: (tags: readonly string[]) => string[];
+  /** Tags whose images are described when they exist (platforms, and the release they are): see `imageFactsOf`. */
+  imagesOf?: string[];
+  /** A version's own tag (`1.4.0` → `v1.4.0`), to confirm the release an image's version label names. */
+  releaseTagFor?: (version: string) => string;
+}
+
+/** An image as the promises need it: the platforms it holds, and the release it is, when its own tag confirms it. */
+export interface ImageFacts {
+  /** `os/architecture` of every platform image (attestations excluded); one entry for a single-platform image. */
+  platforms: string[];
+  /** The release whose own tag resolves to this digest (read from the version label, confirmed by that tag). */
+  release?: { version: string; tag: string };
 }
 
 export type RegistryView =
@@ -36,6 +48,8 @@ export type RegistryView =
       digests: Record<string, string>;
       /** Labels of the image under the release tag, when that tag exists. */
       releaseLabels?: Record<string, string>;
+      /** What each digest the plan may serve, pin or float holds (`imagesOf`), keyed by digest. */
+      images?: Record<string, ImageFacts>;
       /** HTTP requests the view took. */
       requests: number;
     }
@@ -114,6 +128,91 @@ async function labelsOf(client: RegistryClient, reference: string): Promise<Reco
   return labels as Record<string, string>;
 }
 
+const VERSION_LABEL = "org.opencontainers.image.version";
+
+/**
+ * What one image holds, read from its manifest (an index: its children's platforms, attestations
+ * excluded) and its config (a single image: its os/architecture; both: the labels of the first platform
+ * image). Every shape is checked before it is believed.
+ */
+export async function imageFactsOf(
+  client: RegistryClient,
+  digest: string,
+): Promise<{ platforms: string[]; labels: Record<string, string> } | undefined> {
+  const manifest = await client.getManifest(digest);
+  if (!manifest) return undefined;
+  const request = `GET ${client.manifestPath(digest)}`;
+  const parsed = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown>;
+  const platformOf = (value: unknown, what: string) => {
+    if (!isRecord(value) || typeof value.os !== "string" || typeof value.architecture !== "string") {
+      throw client.error(request, `answered ${what} without an os and architecture: ${describeShape(value)}`);
+    }
+    return `${value.os}/${value.architecture}`;
+  };
+  if (Array.isArray(parsed.manifests)) {
+    const children = parsed.manifests.map((entry: unknown) => {
+      if (!isRecord(entry) || typeof entry.digest !== "string" || !DIGEST.test(entry.digest)) {
+        throw client.error(request, "answered an index holding an entry without a sha256 digest");
+      }
+      // An entry without a platform (an artifact, a nested index) is no platform image either.
+      const platform = entry.platform === undefined ? "unknown/unknown" : platformOf(entry.platform, "an index entry");
+      return { digest: entry.digest, platform };
+    });
+    // Attestation manifests (unknown/unknown) are no platform anyone runs.
+    const images = children.filter((child) => !child.platform.startsWith("unknown/"));
+    const first = images[0] ? await imageFactsOf(client, images[0].digest) : undefined;
+    return { platforms: images.map((child) => child.platform), labels: first?.labels ?? {} };
+  }
+  const shape = manifestShape(client, digest, manifest);
+  if (!("config" in shape)) throw client.error(request, "answered a manifest that is neither an index nor an image");
+  const blobRequest = `GET ${client.blobPath(shape.config)}`;
+  let config: unknown;
+  try {
+    config = JSON.parse((await client.getBlob(shape.config)).toString("utf8"));
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw client.error(blobRequest, "answered an image config that is not JSON");
+  }
+  const inner = isRecord(config) ? config.config : undefined;
+  const labels = isRecord(inner) && isRecord(inner.Labels) ? inner.Labels : {};
+  if (!Object.values(labels).every((value) => typeof value === "string")) {
+    throw client.error(blobRequest, `answered image labels ${describeShape(labels)}, not a map of strings`);
+  }
+  return { platforms: [platformOf(config, "an image config")], labels: labels as Record<string, string> };
+}
+
+/**
+ * The images behind the asked tags, keyed by digest: their platforms (promise 2), and the release each
+ * is, when its version label names a version whose own tag resolves to the same digest (promises 3, 4).
+ */
+async function describeImages(
+  client: RegistryClient,
+  questions: RegistryQuestions,
+  present: ReadonlySet<string>,
+  digests: Record<string, string>,
+): Promise<Record<string, ImageFacts>> {
+  const images: Record<string, ImageFacts> = {};
+  for (const tag of questions.imagesOf ?? []) {
+    const digest = digests[tag];
+    if (!digest || images[digest]) continue;
+    const facts = await imageFactsOf(client, digest);
+    if (!facts) continue;
+    const version = facts.labels[VERSION_LABEL];
+    const releaseTag = version && questions.releaseTagFor ? questions.releaseTagFor(version) : undefined;
+    let confirmed = false;
+    if (releaseTag && present.has(releaseTag)) {
+      digests[releaseTag] ??= (await client.manifestDigest(releaseTag)) ?? "";
+      confirmed = digests[releaseTag] === digest;
+      if (digests[releaseTag] === "") delete digests[releaseTag];
+    }
+    images[digest] = {
+      platforms: facts.platforms,
+      ...(confirmed && version && releaseTag ? { release: { version, tag: releaseTag } } : {}),
+    };
+  }
+  return images;
+}
+
 export async function readRegistryView(access: RegistryAccess, questions: RegistryQuestions): Promise<RegistryView> {
   const client = new RegistryClient(access);
   try {
@@ -131,11 +230,13 @@ export async function readRegistryView(access: RegistryAccess, questions: Regist
     for (const tag of questions.digestsOf) if (present.has(tag)) await ask(tag);
     for (const tag of questions.digestsAfterListing?.(tags) ?? []) if (present.has(tag)) await ask(tag);
     const releaseLabels = digests[questions.releaseTag] ? await labelsOf(client, questions.releaseTag) : undefined;
+    const images = await describeImages(client, questions, present, digests);
     return {
       status: "read",
       tags,
       digests,
       ...(releaseLabels ? { releaseLabels } : {}),
+      images,
       requests: client.requests,
     };
   } catch (error) {

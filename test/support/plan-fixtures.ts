@@ -10,7 +10,7 @@ import type { SourceFacts } from "../../src/inputs/source-facts";
 import { readStackConfig } from "../../src/inputs/stack-files";
 import { planRelease, type ReleasePlan } from "../../src/plan/release-plan";
 import { releaseTargets } from "../../src/plan/targets";
-import type { RegistryView } from "../../src/registry/view";
+import type { ImageFacts, RegistryView } from "../../src/registry/view";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 export const REPOSITORY = "ghcr.io/acme/finsight-backend";
@@ -80,16 +80,21 @@ export function planInputs(options: InputsOptions = {}): PlanInputs {
   };
 }
 
-/** A registry that was read: every tag it lists, the digests of those asked about, the release tag's labels. */
+/**
+ * A registry that was read: every tag it lists, the digests of those asked about, the release tag's
+ * labels, and what each digest holds (by default one linux/amd64 image, what the shipped stacks build).
+ */
 export function readView(
   digests: Record<string, string> = {},
-  options: { otherTags?: string[]; releaseLabels?: Record<string, string> } = {},
+  options: { otherTags?: string[]; releaseLabels?: Record<string, string>; images?: Record<string, ImageFacts> } = {},
 ): RegistryView {
+  const images = Object.fromEntries(Object.values(digests).map((digest) => [digest, { platforms: ["linux/amd64"] }]));
   return {
     status: "read",
     tags: [...Object.keys(digests), ...(options.otherTags ?? [])],
     digests,
     ...(options.releaseLabels ? { releaseLabels: options.releaseLabels } : {}),
+    images: { ...images, ...options.images },
     requests: 3,
   };
 }
