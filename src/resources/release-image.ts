@@ -105,10 +105,14 @@ export class ReleaseImage extends pulumi.ComponentResource {
 
     this.candidateRef = candidateDigest.apply((digest) => (digest ? `${args.releaseTag}@${digest}` : ""));
     const served = args.served;
-    this.servedRef =
+    const servedRef =
       served.kind === "candidate"
         ? this.candidateRef
         : pulumi.output(served.kind === "image" ? served.ref : (served.ref ?? ""));
+    // The served ref waits for every floating tag (through their URNs, known in a preview): a tag write
+    // that fails stops FINSIGHT_BACKEND_IMAGE moving too, so an interrupted promotion or rollback never
+    // serves a release its tags do not name, and the next `pulumi up` completes both (promise 7).
+    this.servedRef = pulumi.all([servedRef, ...floating.map((tag) => tag.urn)]).apply(([ref]) => ref);
     this.servedDigest = this.servedRef.apply(digestOf);
     this.tags = pulumi.output([
       ...args.builds.flatMap((build) => (args.indexes.length > 0 ? [] : build.tags)),
