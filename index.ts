@@ -1,28 +1,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadRelease } from "./src/inputs/pulumi-config";
-import { planRelease } from "./src/plan/release-plan";
-import { releaseTargets } from "./src/plan/targets";
-import { registryViewFor } from "./src/registry/view";
+import { releasePipeline } from "./src/pipeline";
 import { GitHubEnvironment } from "./src/resources/github-environment";
 import { ReleaseImage } from "./src/resources/release-image";
 
 // An async program: the registry is read once, before any resource is registered, and every
 // decision of the run (candidate, promotion, pin, floating tags, guards) is taken from that one view.
 export = async () => {
-  const { inputs, registryAccess, secrets, githubToken, login } = loadRelease();
-  const targets = releaseTargets(inputs);
-  const view = await registryViewFor(registryAccess, targets);
-  const plan = planRelease(inputs, targets, view);
+  const { secrets, githubToken, login, ...assembled } = loadRelease();
+  const { plan } = await releasePipeline(assembled, { readRegistry: true });
   for (const note of plan.notes) pulumi.log.info(note);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
 
   // The environment comes first so that a reviewer GitHub does not know fails the run before the
-  // release declares anything; it learns the served image ref once the image is declared.
-  const [servedRef, resolveServedRef] = pulumi.deferredOutput<string>();
+  // release declares anything; it learns the candidate's ref once the image is declared.
+  const [candidateRef, resolveCandidateRef] = pulumi.deferredOutput<string>();
+  const [afterTags, resolveAfterTags] = pulumi.deferredOutput<string[]>();
   const environment = plan.github
     ? new GitHubEnvironment(plan.github.environment, {
         plan: plan.github,
-        imageRef: servedRef,
+        candidateRef,
+        afterTags,
         secrets,
         token: githubToken,
       })
@@ -33,15 +31,17 @@ export = async () => {
     repository: plan.repository,
     releaseTag: plan.releaseTag,
     candidate: plan.candidate,
+    pushedTags: plan.pushedTags,
     builds: plan.builds,
     indexes: plan.indexes,
     floatingTags: plan.floatingTags,
     served: plan.served,
     insecure: plan.registryInsecure,
-    tokenRealmHosts: plan.registryTokenHosts,
+    registryTokenHosts: plan.registryTokenHosts,
     ...(login ? { login } : {}),
   });
-  resolveServedRef(image.servedRef);
+  resolveCandidateRef(image.candidateRef);
+  resolveAfterTags(image.floatingTagUrns);
 
   return {
     variant: plan.variant,

@@ -5,12 +5,12 @@
  * `--registry` reads the registry (with the ambient docker login) as `pulumi up` does.
  */
 import { parseArgs } from "node:util";
-import { ReleaseConfigError } from "../errors";
+import { SemVer } from "semver";
 import { assembleInputs } from "../inputs/release-inputs";
-import { listStacks, projectName, qualifyKey, readStackConfig } from "../inputs/stack-files";
-import { planRelease, type ReleasePlan } from "../plan/release-plan";
-import { releaseTargets } from "../plan/targets";
-import { type RegistryView, registryViewFor } from "../registry/view";
+import { projectName, qualifyKey, readStackConfig, UnknownStackError } from "../inputs/stack-files";
+import { ReleaseConfigError } from "../model/errors";
+import { releasePipeline } from "../pipeline";
+import type { ReleasePlan } from "../plan/release-plan";
 
 export const USAGE = `usage: npm run plan -- --stack <stack> [options]
 
@@ -18,6 +18,8 @@ Prints what \`pulumi up --stack <stack>\` would build, push and re-point, withou
 
   --stack <name>          the stack (a Pulumi.<name>.yaml in this directory)
   --version <semver>      the release version, instead of finsight:version / RELEASE_VERSION / VERSION
+  --phase candidate       a candidate run: push the exact tags only (as FINSIGHT_PHASE=candidate does)
+  --promote-digest <d>    promote exactly this verified candidate digest (as FINSIGHT_PROMOTE_DIGEST does)
   --config, -c key=value  a config override, as pulumi preview --config takes it (pin=1.3.2 means finsight:pin)
   --registry              read the registry with your docker login and apply the same guards as pulumi up;
                           exits 1 when the registry cannot be read
@@ -27,6 +29,8 @@ Prints what \`pulumi up --stack <stack>\` would build, push and re-point, withou
 
 export interface PlanOptions {
   version?: string;
+  /** Per-run intents, as the environment gives them to `pulumi up` (never saved in a stack file). */
+  intent?: { FINSIGHT_PHASE?: string; FINSIGHT_PROMOTE_DIGEST?: string };
   /** Config overrides; bare keys are qualified with the project name, as the Pulumi CLI does. */
   config?: Record<string, string>;
   /** Read the registry as `pulumi up` does; otherwise the plan says it was not read. */
@@ -46,19 +50,20 @@ export async function planForStack(
     values[qualified] = value;
     secretKeys.delete(qualified);
   }
-  const { inputs, registryAccess } = assembleInputs({
+  const assembled = assembleInputs({
     stack,
     config: { values, secretKeys },
-    processEnv,
+    processEnv: { ...processEnv, ...options.intent },
     preview: true,
     ...(options.version ? { versionFlag: options.version } : {}),
   });
-  const targets = releaseTargets(inputs);
-  let registry: RegistryView = { status: "not read", reason: "npm run plan reads the registry only with --registry" };
-  if (options.readRegistry) {
-    registry = await registryViewFor(registryAccess, targets);
-  }
-  return planRelease(inputs, targets, registry);
+  const { plan } = await releasePipeline(
+    assembled,
+    options.readRegistry
+      ? { readRegistry: true }
+      : { readRegistry: false, notRead: "npm run plan reads the registry only with --registry" },
+  );
+  return plan;
 }
 
 const list = (items: readonly string[]) => (items.length ? items.join(", ") : "-");
@@ -141,11 +146,11 @@ export function formatPlan(plan: ReleasePlan): string {
       ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
       [
         "  variables",
-        list([
-          ...pairs(env.variables),
-          ...env.kept.map((name) => `${name} (kept as it is)`),
-          ...(env.kept.includes("FINSIGHT_BACKEND_IMAGE") ? [] : [`FINSIGHT_BACKEND_IMAGE=${servedText(plan)}`]),
-        ]),
+        list(
+          Object.entries(env.variables).map(([name, value]) =>
+            env.kept.includes(name) ? `${name} (kept as it is; ${value} if GitHub has none)` : `${name}=${value}`,
+          ),
+        ),
       ],
     );
   }
@@ -155,9 +160,16 @@ export function formatPlan(plan: ReleasePlan): string {
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
+/** The plan as JSON; a version's parsed form (SemVer) is left out: its canonical text is beside it. */
+export function planJson(plan: ReleasePlan): string {
+  return JSON.stringify(plan, (key, value) => (key === "semver" && value instanceof SemVer ? undefined : value), 2);
+}
+
 const OPTIONS = {
   stack: { type: "string" },
   version: { type: "string" },
+  phase: { type: "string" },
+  "promote-digest": { type: "string" },
   config: { type: "string", short: "c", multiple: true },
   registry: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
@@ -189,7 +201,15 @@ export function parseCommandLine(argv: string[]): Parsed {
     help: false,
     stack: values.stack,
     json: values.json ?? false,
-    options: { ...(values.version ? { version: values.version } : {}), config, readRegistry: values.registry ?? false },
+    options: {
+      ...(values.version ? { version: values.version } : {}),
+      intent: {
+        ...(values.phase !== undefined ? { FINSIGHT_PHASE: values.phase } : {}),
+        ...(values["promote-digest"] !== undefined ? { FINSIGHT_PROMOTE_DIGEST: values["promote-digest"] } : {}),
+      },
+      config,
+      readRegistry: values.registry ?? false,
+    },
   };
 }
 
@@ -202,14 +222,8 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
       process.stdout.write(USAGE);
       return 0;
     }
-    const stacks = listStacks(projectDir);
-    if (!stacks.includes(parsed.stack)) {
-      throw new UsageError(
-        `--stack must name a stack of this project (${stacks.join(", ")}), got ${JSON.stringify(parsed.stack)}: there is no Pulumi.${parsed.stack}.yaml`,
-      );
-    }
     const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
-    process.stdout.write(parsed.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    process.stdout.write(parsed.json ? `${planJson(plan)}\n` : `${formatPlan(plan)}\n`);
     // Whoever asked for the registry's judgement and did not get it must not see success.
     if (parsed.options.readRegistry && plan.registry.status !== "read") {
       process.stderr.write(
@@ -219,7 +233,7 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof UnknownStackError) {
       process.stderr.write(`error: ${error.message}\n${USAGE.split("\n")[0]} (--help for more)\n`);
       return 2;
     }

@@ -1,16 +1,4 @@
-/**
- * The environment variables the release reads. `readReleaseEnvironment(process.env)` is the one
- * place that looks at the process environment; everything else receives this object.
- */
-export interface ReleaseEnvironment {
-  RELEASE_VERSION?: string;
-  GITHUB_REF_TYPE?: string;
-  GITHUB_REF_NAME?: string;
-  GITHUB_SHA?: string;
-  GITHUB_RUN_ID?: string;
-  /** The reproducible-builds convention for "the time this source was last changed". */
-  SOURCE_DATE_EPOCH?: string;
-}
+import type { ReleaseEnvironment } from "../model/source-facts";
 
 /** Every variable the release reads; tests clear exactly these between runs. */
 export const RELEASE_ENVIRONMENT_VARIABLES: readonly (keyof ReleaseEnvironment)[] = [
@@ -20,6 +8,8 @@ export const RELEASE_ENVIRONMENT_VARIABLES: readonly (keyof ReleaseEnvironment)[
   "GITHUB_SHA",
   "GITHUB_RUN_ID",
   "SOURCE_DATE_EPOCH",
+  "FINSIGHT_PHASE",
+  "FINSIGHT_PROMOTE_DIGEST",
 ];
 
 export function readReleaseEnvironment(env: NodeJS.ProcessEnv): ReleaseEnvironment {

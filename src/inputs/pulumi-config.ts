@@ -1,13 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { RegistryLogin } from "../model/registry";
+import { NAMESPACE } from "../model/settings";
 import { type AssembledInputs, assembleInputs } from "./release-inputs";
-import { NAMESPACE } from "./settings";
-
-/** Registry credentials for resources: the stack's own, the password a Pulumi secret. */
-export interface RegistryLogin {
-  address: string;
-  username: string;
-  password: pulumi.Output<string>;
-}
 
 export interface LoadedRelease extends AssembledInputs {
   /** Secret config values by `finsight:` key, still Pulumi secrets; only the keys the plan may use. */
@@ -15,7 +9,7 @@ export interface LoadedRelease extends AssembledInputs {
   /** `github:token`, when the stack sets it; else the GitHub provider reads GITHUB_TOKEN itself. */
   githubToken?: pulumi.Output<string>;
   /** Set when the stack configures registry credentials; otherwise every push uses the ambient docker login. */
-  login?: RegistryLogin;
+  login?: RegistryLogin<pulumi.Output<string>>;
 }
 
 /**

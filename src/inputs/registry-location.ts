@@ -1,4 +1,5 @@
-import { invalidSetting } from "../errors";
+import { invalidSetting } from "../model/errors";
+import type { ImageRepository, RegistryLocation } from "../model/image-repository";
 
 /**
  * Image names follow the grammar of distribution/reference (the parser Docker itself uses).
@@ -9,23 +10,7 @@ const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::([0-9]+))?$`);
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** Docker's limit on a repository name, registry included. */
-export const MAX_REPOSITORY_LENGTH = 255;
-
-export interface RegistryLocation {
-  /** The registry host, lowercase, with port if any: what `docker login` and credentials are keyed by. */
-  host: string;
-  /** Namespace below the host, e.g. `acme` in `ghcr.io/acme`; may be empty. */
-  namespace: string;
-}
-
-/** One image repository, in the two forms the release needs; sliced once, here. */
-export interface ImageRepository {
-  host: string;
-  /** Below the host, as the registry API names it: `acme/finsight-backend`. */
-  path: string;
-  /** As image references name it: `ghcr.io/acme/finsight-backend`. */
-  name: string;
-}
+const MAX_REPOSITORY_LENGTH = 255;
 
 const REGISTRY_ACCEPTED =
   "a registry host with an optional namespace, such as ghcr.io/acme, docker.io/acme or localhost:5000 (no scheme, lowercase path, port 1-65535)";

@@ -1,18 +1,10 @@
-import type { RegistryAccess } from "../registry/client";
-import { dockerCredentials } from "./docker-login";
-import { type ReleaseEnvironment, readReleaseEnvironment } from "./process-env";
-import { type ConfigInput, parseSettings, type ReleaseSettings } from "./settings";
-import { readSourceFacts, type SourceFacts } from "./source-facts";
-
-/** Everything the planner reads, gathered once at the edge; the plan is a pure function of it. */
-export interface PlanInputs {
-  stack: string;
-  settings: ReleaseSettings;
-  env: ReleaseEnvironment;
-  source: SourceFacts;
-  /** `pulumi preview` (or `npm run plan`): an unreadable registry or a dirty tree is a warning, not an error. */
-  preview: boolean;
-}
+import type { PlanInputs } from "../model/plan-inputs";
+import type { RegistryAccess } from "../model/registry";
+import type { ConfigInput, ReleaseSettings } from "../model/settings";
+import { credentialsFor } from "../registry/credentials";
+import { readReleaseEnvironment } from "./process-env";
+import { parseSettings } from "./settings";
+import { readSourceFacts } from "./source-facts";
 
 export interface AssembleOptions {
   stack: string;
@@ -36,16 +28,19 @@ export interface AssembledInputs {
 
 /** The one assembly of the plan's inputs, shared by index.ts and the plan CLI. */
 export function assembleInputs(options: AssembleOptions): AssembledInputs {
-  const parsed = parseSettings(options.config, options.stack);
+  const env = readReleaseEnvironment(options.processEnv);
+  const parsed = parseSettings(options.config, options.stack, env);
   const settings: ReleaseSettings = options.versionFlag
     ? { ...parsed, version: { text: options.versionFlag, from: "--version" } }
     : parsed;
-  const env = readReleaseEnvironment(options.processEnv);
   const { repository } = settings;
-  const credentials =
+  const credentials = credentialsFor(
+    repository.host,
     settings.registryUsername && options.registryPassword
       ? { username: settings.registryUsername, password: options.registryPassword }
-      : dockerCredentials(repository.host, options.processEnv);
+      : undefined,
+    options.processEnv,
+  );
   return {
     inputs: {
       stack: options.stack,
@@ -58,7 +53,7 @@ export function assembleInputs(options: AssembleOptions): AssembledInputs {
       host: repository.host,
       repository: repository.path,
       insecure: settings.registryInsecure,
-      tokenRealmHosts: settings.registryTokenHosts,
+      registryTokenHosts: settings.registryTokenHosts,
       ...(credentials ? { credentials } : {}),
     },
   };

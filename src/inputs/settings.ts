@@ -1,16 +1,21 @@
-import * as path from "node:path";
-import { Platform } from "@pulumi/docker-build/types/enums";
 import { SemVer } from "semver";
-import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../errors";
-import { versionText } from "../version-text";
-import { type GitHubSettings, parseGitHubSettings } from "./github-settings";
+import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
 import {
-  type ImageRepository,
-  imageRepository,
-  parseRegistry,
-  parseRepositoryPath,
-  type RegistryLocation,
-} from "./registry-location";
+  CACHE_TYPES,
+  type CacheSettings,
+  type ConfigInput,
+  KNOWN_PLATFORMS,
+  NAMESPACE,
+  type PlatformName,
+  type ReleaseSettings,
+  VARIANTS,
+  type Variant,
+} from "../model/settings";
+import type { ReleaseEnvironment } from "../model/source-facts";
+import { versionText } from "../model/version-text";
+import { parseGitHubSettings } from "./github-settings";
+import { decideIntent } from "./intent";
+import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-location";
 
 /**
  * The stack's `finsight:*` settings, validated. Every key here is declared in Pulumi.yaml, which is
@@ -22,67 +27,7 @@ import {
  * closest known one as a suggestion; a schema's messages would need a translation layer as long.
  */
 
-export const NAMESPACE = "finsight";
 const key = (name: string) => `${NAMESPACE}:${name}`;
-
-export type Variant = "demo" | "full";
-export const VARIANTS: readonly Variant[] = ["demo", "full"];
-
-export type CacheSettings =
-  | {
-      type: "registry" /** Another repository for caches (`finsight:cacheRef`), as `host/path`. */;
-      repository?: string;
-    }
-  | { type: "gha" }
-  | { type: "local"; dir: string }
-  | { type: "none" };
-export const CACHE_TYPES = ["registry", "gha", "local", "none"] as const;
-
-export type PlatformName = (typeof Platform)[keyof typeof Platform];
-/** The docker-build provider's own list of platforms: anything else it would reject later. */
-export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
-
-/** Where a configured version came from: the stack config, or `npm run plan --version`. */
-export type ConfiguredVersion = { text: string; from: "config" | "--version" };
-
-export interface ReleaseSettings {
-  variant: Variant;
-  /** As written; parsed and checked by `resolveVersion`. */
-  version?: ConfiguredVersion;
-  registry: RegistryLocation;
-  imageName: string;
-  repository: ImageRepository;
-  context: string;
-  dockerfile: string;
-  platforms: PlatformName[];
-  push: boolean;
-  /** Move the floating tags and FINSIGHT_BACKEND_IMAGE to this release; false pushes a candidate only. */
-  promote: boolean;
-  /** The candidate digest that passed the checks: a promotion moves tags to it and to nothing else. */
-  promoteDigest?: string;
-  cache: CacheSettings;
-  builder?: string;
-  target?: string;
-  /** Tag templates; undefined means the variant's defaults (see plan/tags.ts). */
-  tags?: string[];
-  buildOnPreview: boolean;
-  /** Set together with the secret `finsight:registryPassword`; unset means the ambient docker login. */
-  registryUsername?: string;
-  /** Whether the stack holds the secret `finsight:pulumiAccessToken` (for Pulumi Cloud backends). */
-  hasPulumiAccessToken: boolean;
-  /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
-  github?: GitHubSettings;
-  /** A rollback: the released version to serve, canonical (`1.3.2`). */
-  pin?: string;
-  allowDowngrade: boolean;
-  /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
-  registryInsecure: boolean;
-  /** Token-service hosts, besides the registry's own, that may receive the registry credentials. */
-  registryTokenHosts: string[];
-  /** OCI labels that only the stack can know. */
-  sourceUrl?: string;
-  licenses?: string;
-}
 
 /** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
 export const OBJECT_CONFIG_KEYS = ["github"] as const;
@@ -97,8 +42,6 @@ export const CONFIG_KEYS = [
   "dockerfile",
   "platforms",
   "push",
-  "promote",
-  "promoteDigest",
   "cache",
   "cacheRef",
   "cacheDir",
@@ -116,18 +59,17 @@ export const CONFIG_KEYS = [
   ...OBJECT_CONFIG_KEYS,
 ] as const;
 
+/**
+ * Former keys that belong to one run (src/model/intent.ts): a stack file that still holds one (`pulumi up
+ * -c` saves what it is given) gets the command that removes it, not a plain "unknown key".
+ */
+const PER_RUN_KEYS: Record<string, string> = {
+  promote: 'FINSIGHT_PHASE=candidate (for "false") in the environment, or npm run plan -- --phase candidate',
+  promoteDigest: "FINSIGHT_PROMOTE_DIGEST=sha256:… in the environment, or npm run plan -- --promote-digest sha256:…",
+};
+
 /** Keys that hold secrets: set with `pulumi config set --secret`, never declared with a default. */
 export const SECRET_CONFIG_KEYS = ["registryPassword", "pulumiAccessToken"] as const;
-
-/**
- * Config as Pulumi hands it to a program: fully qualified keys to strings (lists and objects as JSON
- * text), and which keys hold secrets. A secret's value may be absent (`npm run plan` cannot decrypt it);
- * this module only asks whether one is set and never returns it.
- */
-export interface ConfigInput {
-  values: Readonly<Record<string, string>>;
-  secretKeys: ReadonlySet<string>;
-}
 
 function optionalText(raw: ConfigInput, name: string): string | undefined {
   const value = raw.values[key(name)]?.trim();
@@ -278,14 +220,6 @@ function parseTokenHosts(raw: ConfigInput): string[] {
   return hosts.map((host) => host.toLowerCase());
 }
 
-function parsePromoteDigest(raw: ConfigInput): string | undefined {
-  const digest = optionalText(raw, "promoteDigest");
-  if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    throw invalidSetting(key("promoteDigest"), "the candidate's digest, sha256: and 64 hex digits", digest);
-  }
-  return digest;
-}
-
 /**
  * Keys in the namespace that the program does not read are refused: `finsight:verison` would
  * otherwise release whatever the VERSION file says. So is a secret key holding a plain value.
@@ -297,7 +231,11 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   for (const fullKey of new Set([...Object.keys(raw.values), ...raw.secretKeys])) {
     if (!fullKey.startsWith(prefix)) continue;
     const name = fullKey.slice(prefix.length);
-    if (!known.includes(name)) {
+    if (name in PER_RUN_KEYS) {
+      problems.add(
+        `${fullKey} is not configuration any more, got ${JSON.stringify(raw.values[fullKey] ?? "")}: it belongs to one run, so it must never be saved in a stack file. Remove it with \`pulumi config rm ${fullKey}\` (add --stack <stack>), and give it for the one run as ${PER_RUN_KEYS[name]}`,
+      );
+    } else if (!known.includes(name)) {
       problems.add(unknownKey(prefix, name, known));
     } else if (secretNames.includes(name) && !raw.secretKeys.has(fullKey)) {
       problems.add(
@@ -311,48 +249,11 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   }
 }
 
-/** Settings that are each valid but contradict each other: refused rather than one silently winning. */
-function combinationProblems(
-  raw: ConfigInput,
-  settings: { pin?: string; promote?: boolean; promoteDigest?: string; push?: boolean; dockerfile?: string },
-): string[] {
-  const lines: string[] = [];
-  if (settings.pin !== undefined && settings.promote === false) {
-    lines.push(
-      `${key("promote")} must be true while ${key("pin")} is set, got false: a rollback moves the floating tags to the pinned release; remove the pin to push a candidate`,
-    );
-  }
-  if (settings.pin !== undefined && settings.promoteDigest !== undefined) {
-    lines.push(
-      `${key("promoteDigest")} must be unset while ${key("pin")} is set, got ${settings.promoteDigest}: a rollback promotes the pinned release, not a candidate`,
-    );
-  }
-  if (settings.promoteDigest !== undefined && settings.push === false) {
-    lines.push(
-      `${key("promoteDigest")} must be unset when ${key("push")} is false, got ${settings.promoteDigest}: a promotion moves tags in the registry`,
-    );
-  }
-  const dockerfile = settings.dockerfile;
-  if (dockerfile !== undefined) {
-    const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
-    if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
-      lines.push(
-        invalidSetting(
-          key("dockerfile"),
-          "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
-          raw.values[key("dockerfile")] ?? dockerfile,
-        ).message,
-      );
-    }
-  }
-  return lines;
-}
-
 /**
  * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
  * secrets elsewhere and never pass through here: only whether one is set.
  */
-export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings {
+export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvironment = {}): ReleaseSettings {
   const problems = new Problems();
   const isSecretSet = (name: string) =>
     raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
@@ -390,8 +291,6 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     ),
     platforms: problems.check(() => parsePlatforms(raw)),
     push: problems.check(() => booleanSetting(raw, "push")),
-    promote: problems.check(() => booleanSetting(raw, "promote")),
-    promoteDigest: problems.check(() => parsePromoteDigest(raw)),
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),
     target: optionalText(raw, "target"),
@@ -408,15 +307,24 @@ export function parseSettings(raw: ConfigInput, stack: string): ReleaseSettings 
     ),
     hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
     ...(github ? { github } : {}),
-    ...(pinText ? { pin: problems.check(() => parsePin(pinText)) } : {}),
     allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
     registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
     registryTokenHosts: problems.check(() => parseTokenHosts(raw)),
     sourceUrl: problems.check(() => parseSourceUrl(raw)),
     licenses: optionalText(raw, "licenses"),
   };
-  for (const line of combinationProblems(raw, settings)) problems.add(line);
+  const pin = pinText ? problems.check(() => parsePin(pinText)) : undefined;
+  const decided = decideIntent(
+    {
+      ...(pin !== undefined ? { pin } : {}),
+      ...(settings.push !== undefined ? { push: settings.push } : {}),
+      github: github !== undefined,
+      ...(settings.dockerfile !== undefined ? { dockerfile: settings.dockerfile } : {}),
+    },
+    env,
+  );
+  for (const line of decided.problems) problems.add(line);
   problems.throwIfAny();
   // Every step that could fail has succeeded, so no field is undefined by failure.
-  return settings as ReleaseSettings;
+  return { ...settings, intent: decided.intent } as ReleaseSettings;
 }

@@ -2,32 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
-import { invalidSetting } from "../errors";
-import type { ReleaseEnvironment } from "./process-env";
-
-/** What the build context and the environment say about the source being released. */
-export interface SourceFacts {
-  /** Whether the context directory exists at all. */
-  contextExists: boolean;
-  versionFile?: { path: string; content: string };
-  /** Full commit id of the source. */
-  revision?: string;
-  /**
-   * Git's tree id of the context directory at HEAD: its content as committed, the same on every
-   * fresh checkout of the commit, and its own even when the context is a folder of a larger repository.
-   */
-  tree?: string;
-  /**
-   * Files that would make the build differ from `tree`: uncommitted changes to tracked files, and
-   * untracked (or git-ignored) files that the context's .dockerignore does not exclude. Empty when
-   * the context is not a checkout.
-   */
-  uncommitted: string[];
-  /** Why git could not say what is uncommitted; a pushing release refuses rather than assume a clean tree. */
-  uncommittedUnknown?: string;
-  /** Commit time, seconds since the epoch. */
-  commitEpoch?: number;
-}
+import { invalidSetting } from "../model/errors";
+import type { ReleaseEnvironment, SourceFacts } from "../model/source-facts";
 
 function runGit(context: string, args: string[], input?: string): string {
   return execFileSync("git", ["-C", context, ...args], {

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { ReleaseConfigError } from "../errors";
-import type { ConfigInput } from "./settings";
+import { ReleaseConfigError } from "../model/errors";
+import type { ConfigInput } from "../model/settings";
 
 /**
  * Reads the project's config the way the Pulumi CLI hands it to a program: the defaults declared
@@ -20,12 +20,15 @@ function readYaml(file: string): Record<string, YamlValue> {
   return document ?? {};
 }
 
-export function stackFileOf(projectDir: string, stack: string): string {
+/** A stack name with no stack file: the CLI reports it as a usage error, the program as a config error. */
+export class UnknownStackError extends ReleaseConfigError {}
+
+function stackFileOf(projectDir: string, stack: string): string {
   return path.join(projectDir, `Pulumi.${stack}.yaml`);
 }
 
 /** The stacks that have a stack file in the project, sorted. */
-export function listStacks(projectDir: string): string[] {
+function listStacks(projectDir: string): string[] {
   return readdirSync(projectDir)
     .map((name) => /^Pulumi\.([^.]+)\.yaml$/.exec(name)?.[1])
     .filter((stack): stack is string => stack !== undefined)
@@ -46,7 +49,7 @@ export function readStackConfig(
 ): ConfigInput & { values: Record<string, string>; secretKeys: Set<string> } {
   const stackFile = stackFileOf(projectDir, stack);
   if (!existsSync(stackFile)) {
-    throw new ReleaseConfigError(
+    throw new UnknownStackError(
       `--stack must name a stack of this project (${listStacks(projectDir).join(", ")}), got ${JSON.stringify(stack)}: there is no ${path.basename(stackFile)}`,
     );
   }

@@ -1,8 +1,9 @@
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlatformName, ReleaseSettings } from "../inputs/settings";
+import type { ImageRepository } from "../model/image-repository";
+import { platformTag, qualify } from "../model/image-repository";
+import type { PlatformName, ReleaseSettings } from "../model/settings";
+import { slug } from "../model/slug";
 import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
 import type { ImageInputs } from "./image-inputs";
-import { slug } from "./slug";
 
 /** The inputs of one docker-build `Image`, as plain data. */
 export interface BuildPlan {
@@ -22,6 +23,10 @@ export interface BuildPlan {
   cacheFrom: CacheFromEntry[];
   cacheTo: CacheToEntry[];
 }
+
+/** Resource names: stable per variant (and platform, or exact tag), never per version or run. */
+const platformBuildName = (baseName: string, platform: string) => `${baseName}-${slug(platform)}`;
+export const indexName = (baseName: string, tag: string) => `${baseName}-index-${tag}`;
 
 /** A docker-build `Index` joining the per-platform builds under one tag. */
 export interface IndexPlan {
@@ -46,7 +51,7 @@ export function planBuilds(
   pushedTags: readonly string[],
   image: ImageInputs,
 ): { builds: BuildPlan[]; indexes: IndexPlan[] } {
-  const qualify = (tag: string) => `${repository.name}:${tag}`;
+  const qualified = (tag: string) => qualify(repository, tag);
   const common = {
     buildArgs: image.buildArgs,
     labels: image.labels,
@@ -64,7 +69,7 @@ export function planBuilds(
         {
           name: baseName,
           platforms: settings.platforms,
-          tags: pushedTags.map(qualify),
+          tags: pushedTags.map(qualified),
           ...common,
           ...planCache(settings.cache, cacheScope),
         },
@@ -73,15 +78,15 @@ export function planBuilds(
     };
   }
   const builds = settings.platforms.map((platform) => ({
-    name: `${baseName}-${slug(platform)}`,
+    name: platformBuildName(baseName, platform),
     platforms: [platform],
-    tags: [qualify(`${releaseTag}-${slug(platform)}`)],
+    tags: [qualified(platformTag(releaseTag, platform))],
     ...common,
     ...planCache(settings.cache, { ...cacheScope, platform }),
   }));
   const indexes = pushedTags.map((tag) => ({
-    name: `${baseName}-index-${tag}`,
-    tag: qualify(tag),
+    name: indexName(baseName, tag),
+    tag: qualified(tag),
     sources: builds.map((build) => build.name),
     push: settings.push,
   }));

@@ -1,5 +1,5 @@
-import type { CacheSettings, Variant } from "../inputs/settings";
-import { slug } from "./slug";
+import type { CacheSettings, Variant } from "../model/settings";
+import { slug } from "../model/slug";
 
 /** Plain-data forms of docker-build's CacheFrom/CacheTo inputs (one backend set per entry). */
 export type CacheFromEntry = { registry: { ref: string } } | { gha: { scope: string } } | { local: { src: string } };

@@ -1,5 +1,6 @@
-import { compare } from "semver";
-import type { PinnedRelease } from "./pin";
+import { compare, type SemVer } from "semver";
+import type { ParsedVersion } from "../model/version-text";
+import { isConfirmed, type PinnedRelease } from "./pin";
 import type { ReleasedVersion } from "./released-versions";
 import type { TagLine, TagPlan } from "./tags";
 
@@ -10,7 +11,7 @@ import type { TagLine, TagPlan } from "./tags";
  * complaint docker/metadata-action's users raise most, its issues #80 and #326).
  */
 
-export type TagTarget =
+type TagTarget =
   /** The image this run builds; its digest is known once it is pushed. */
   | { kind: "release" }
   /** An image already in the registry: its digest, or its tag in a preview that could not read the registry. */
@@ -33,8 +34,12 @@ export interface FloatingTagPlan {
 
 /** How this run treats floating tags: move them with the release, hold them (a candidate), or pin them. */
 export type FloatingTagMode =
-  | { kind: "promote"; version: string /** The release's digest when the registry has it already. */; digest?: string }
-  | { kind: "hold"; version: string }
+  | {
+      kind: "promote";
+      version: ParsedVersion /** The release's digest when the registry has it already. */;
+      digest?: string;
+    }
+  | { kind: "hold"; version: ParsedVersion }
   | { kind: "pin"; pin: PinnedRelease };
 
 export interface FloatingTagFacts {
@@ -55,23 +60,20 @@ export interface FloatingTagFacts {
   rivalOf?: (tag: string, line: TagLine) => { version: string; promoted: boolean } | undefined;
 }
 
-export function onLine(line: TagLine, version: string, candidate: string): boolean {
-  const [major, minor] = version.split(".");
-  const [candidateMajor, candidateMinor] = candidate.split(".");
+export function onLine(line: TagLine, version: SemVer, candidate: SemVer): boolean {
   if (line === "all") return true;
-  if (line === "major") return major === candidateMajor;
-  return major === candidateMajor && minor === candidateMinor;
+  if (line === "major") return version.major === candidate.major;
+  return version.major === candidate.major && version.minor === candidate.minor;
 }
 
-function lineName(line: TagLine, version: string): string {
-  const [major, minor] = version.split(".");
+function lineName(line: TagLine, { major, minor }: SemVer): string {
   if (line === "all") return "of all releases";
   return line === "major" ? `of the ${major}.x line` : `of the ${major}.${minor}.x line`;
 }
 
 /** The highest stable release on `line` through `version`, or undefined when there is none. */
-export function highestOnLine(released: readonly ReleasedVersion[], line: TagLine, version: string) {
-  return released.filter((release) => release.stable && onLine(line, version, release.version)).at(-1);
+function highestOnLine(released: readonly ReleasedVersion[], line: TagLine, version: SemVer) {
+  return released.filter((release) => release.stable && onLine(line, version, release.semver)).at(-1);
 }
 
 export function planFloatingTags({
@@ -103,7 +105,7 @@ export function planFloatingTags({
     for (const tag of pin.tags.floating) {
       add(
         tag,
-        { kind: "image", reference: pin.digest ?? pin.tag, version: pin.version },
+        { kind: "image", reference: isConfirmed(pin) ? pin.digest : pin.tag, version: pin.version },
         `pinned to ${pin.version} (finsight:pin)`,
       );
     }
@@ -113,26 +115,27 @@ export function planFloatingTags({
     return planned;
   }
   if (mode.kind === "hold") {
-    for (const tag of tags.floating) hold(tag, `stays: ${mode.version} is a candidate (finsight:promote is false)`);
+    for (const tag of tags.floating) hold(tag, `stays: ${mode.version.text} is a candidate (FINSIGHT_PHASE=candidate)`);
     return planned;
   }
 
-  const { version, digest } = mode;
+  const { digest } = mode;
+  const { text: version, semver } = mode.version;
   for (const tag of tags.floating) {
     const line = tags.floatingLines[tag];
-    const highest = highestOnLine(released, line, version);
+    const highest = highestOnLine(released, line, semver);
     const rival = rivalOf ? rivalOf(tag, line) : highest && { version: highest.version, promoted: false };
-    if (!rival || compare(version, rival.version) >= 0) {
+    if (!rival || compare(semver, rival.version) >= 0) {
       const reason = registryRead
-        ? `${version} is the highest stable release ${lineName(line, version)}`
+        ? `${version} is the highest stable release ${lineName(line, semver)}`
         : "moves with this release (the registry was not read, so no release was compared)";
       add(tag, digest ? { kind: "image", reference: digest, version } : { kind: "release" }, reason);
     } else {
       hold(
         tag,
         rival.promoted
-          ? `stays: it holds ${rival.version}, a higher promoted release ${lineName(line, version)}`
-          : `stays: ${rival.version} is a higher stable release ${lineName(line, version)}`,
+          ? `stays: it holds ${rival.version}, a higher promoted release ${lineName(line, semver)}`
+          : `stays: ${rival.version} is a higher stable release ${lineName(line, semver)}`,
       );
     }
   }

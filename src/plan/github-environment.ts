@@ -1,11 +1,13 @@
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { GitHubSettings } from "../inputs/github-settings";
+import { ReleaseConfigError } from "../model/errors";
+import type { GitHubSettings } from "../model/github-settings";
 
 /** What the stack's GitHub Actions environment holds, as plain data, decided from its settings and the release. */
 
 const SETTING = "finsight:github";
+/** What a variable that names the promoted release holds before anything was promoted. */
+const NONE_PROMOTED = "none promoted yet";
 
-export interface EnvironmentSecretPlan {
+interface EnvironmentSecretPlan {
   name: string;
   /** The `finsight:` key whose secret value it carries. */
   configKey: string;
@@ -19,8 +21,14 @@ export interface GitHubEnvironmentPlan
   branchPatterns: string[];
   tagPatterns: string[];
   secrets: EnvironmentSecretPlan[];
-  /** Plain variables known before the release; FINSIGHT_BACKEND_IMAGE is added from the served digest. */
+  /**
+   * Every variable and its value, FINSIGHT_BACKEND_IMAGE included; a value that is the candidate's
+   * ref (not known before the build is pushed) reads `<release tag>@<digest of this build>` here and
+   * is named in `fromCandidate`.
+   */
   variables: Record<string, string>;
+  /** Variables whose value is the candidate's digest-pinned ref, known once the build is pushed. */
+  fromCandidate: string[];
   /**
    * Variables a candidate run leaves as they are in GitHub (FINSIGHT_BACKEND_IMAGE, FINSIGHT_VERSION):
    * they name the promoted release, which a candidate is not yet.
@@ -32,13 +40,14 @@ export interface EnvironmentFacts {
   variant: string;
   /** The version the stack serves; undefined when a candidate run cannot name the promoted one. */
   servedVersion?: string;
+  /** The image ref the stack serves (FINSIGHT_BACKEND_IMAGE): known, none yet, or this run's candidate. */
+  servedRef: { known: string } | { none: true } | { candidate: string };
   /** A candidate run: what users deploy stays as GitHub holds it. */
   keep: boolean;
   registryHost: string;
   registryUsername?: string;
   /** Whether the stack holds `finsight:pulumiAccessToken` (Pulumi Cloud backends). */
   hasPulumiAccessToken: boolean;
-  push: boolean;
 }
 
 /**
@@ -46,13 +55,6 @@ export interface EnvironmentFacts {
  * DOCKER_PASSWORD (docker/login-action's names, and the release guide's for Docker Hub).
  */
 export function planGitHubEnvironment(settings: GitHubSettings, facts: EnvironmentFacts): GitHubEnvironmentPlan {
-  if (!facts.push) {
-    throw invalidSetting(
-      "finsight:push",
-      `true while ${SETTING} is enabled (FINSIGHT_BACKEND_IMAGE needs a pushed digest)`,
-      false,
-    );
-  }
   const secrets: EnvironmentSecretPlan[] = [];
   if (facts.registryUsername && facts.registryHost !== "ghcr.io") {
     secrets.push(
@@ -82,10 +84,17 @@ export function planGitHubEnvironment(settings: GitHubSettings, facts: Environme
     secrets,
     variables: {
       ...settings.variables,
-      // Kept variables take this value only when GitHub does not have them yet.
-      FINSIGHT_VERSION: facts.servedVersion ?? "none promoted yet",
+      // Kept variables take these values only when GitHub does not have them yet.
+      FINSIGHT_VERSION: facts.servedVersion ?? NONE_PROMOTED,
       FINSIGHT_VARIANT: facts.variant,
+      FINSIGHT_BACKEND_IMAGE:
+        "known" in facts.servedRef
+          ? facts.servedRef.known
+          : "candidate" in facts.servedRef
+            ? `${facts.servedRef.candidate}@<digest of this build>`
+            : NONE_PROMOTED,
     },
+    fromCandidate: "candidate" in facts.servedRef ? ["FINSIGHT_BACKEND_IMAGE"] : [],
     kept: facts.keep ? ["FINSIGHT_BACKEND_IMAGE", "FINSIGHT_VERSION"] : [],
   };
 }

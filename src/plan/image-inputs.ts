@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import type { ReleaseSettings, Variant } from "../inputs/settings";
-import type { SourceFacts } from "../inputs/source-facts";
+import type { ReleaseSettings, Variant } from "../model/settings";
+import type { SourceFacts } from "../model/source-facts";
 import { planLabels } from "./labels";
 import { BUILD_INPUTS_LABEL } from "./release-guards";
 import type { ResolvedVersion } from "./version";

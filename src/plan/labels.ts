@@ -1,9 +1,9 @@
-import type { Variant } from "../inputs/settings";
+import type { Variant } from "../model/settings";
 import type { ResolvedVersion } from "./version";
 
-export const VARIANT_LABEL = "finsight.release.variant";
+const VARIANT_LABEL = "finsight.release.variant";
 /** Git's tree id of the build context at the released commit: the source's content, machine-independent. */
-export const SOURCE_TREE_LABEL = "finsight.release.source-tree";
+const SOURCE_TREE_LABEL = "finsight.release.source-tree";
 
 const DESCRIPTIONS: Record<Variant, string> = {
   demo: "FinSight backend, light demo build (requirements.light.txt, ML disabled)",

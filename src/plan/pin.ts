@@ -1,26 +1,35 @@
-import { ReleaseConfigError } from "../errors";
-import { closestReleased, type ReleasedVersion, tagForVersion } from "./released-versions";
+import { ReleaseConfigError } from "../model/errors";
+import { closestReleased, type ReleasedVersion } from "./released-versions";
 import type { TagPlan } from "./tags";
+import { tagForVersion, type VersionTemplate } from "./tags";
 
-/** A rollback: the released version the stack serves, in one shape from targets to resources. */
-export interface PinnedRelease {
+/** A rollback as asked (finsight:pin), before the registry has confirmed that the release exists. */
+export interface RequestedPin {
   version: string;
   /** Its version tag, bare (`v1.3.2`). */
   tag: string;
   /** The tags that version carries, so the pin knows which floating tags to move back. */
   tags: TagPlan;
-  /** Its digest in the registry; absent only in a preview that could not read it. */
-  digest?: string;
 }
 
+/** A rollback the registry confirmed: the release exists, and this is its digest. */
+export interface ConfirmedPin extends RequestedPin {
+  digest: string;
+}
+
+/** A plan's pin: confirmed, or (only in a preview that could not read the registry) as requested. */
+export type PinnedRelease = RequestedPin | ConfirmedPin;
+
+export const isConfirmed = (pin: PinnedRelease): pin is ConfirmedPin => "digest" in pin;
+
 /** The pinned release as the registry knows it; the message lists the nearest released ones when there is none. */
-export function pinnedRelease(
-  pin: PinnedRelease,
+export function confirmPin(
+  pin: RequestedPin,
   released: readonly ReleasedVersion[],
   digests: Readonly<Record<string, string>>,
   repository: string,
-  template: string,
-): PinnedRelease {
+  template: VersionTemplate,
+): ConfirmedPin {
   const match = released.find((release) => release.version === pin.version);
   if (!match) {
     const closest = closestReleased(

@@ -1,7 +1,7 @@
 import { compare, SemVer, valid } from "semver";
-import type { PlatformName } from "../inputs/settings";
-import type { ImageFacts } from "../registry/view";
-import { versionText } from "../version-text";
+import type { ImageFacts } from "../model/registry";
+import type { PlatformName } from "../model/settings";
+import { versionText } from "../model/version-text";
 import type { FloatingTagPlan } from "./floating-tag-moves";
 import type { ReleasedVersion } from "./released-versions";
 import { PLACEHOLDER, type TagPlan, versionTagText } from "./tags";
@@ -9,22 +9,27 @@ import { PLACEHOLDER, type TagPlan, versionTagText } from "./tags";
 /**
  * The release's promises, stated once, as invariants over what the registry holds and what the stack
  * serves. Every push and every manifest write of a run is in its plan (the resources project the plan
- * and decide nothing), and every plan passes `enforcePromises` below, with the registry view in hand,
+ * and decide nothing), and every plan passes `brokenPromises` below, with the registry view in hand,
  * before it is returned: that is the one gate. The floating-tag provider keeps the last promise at
  * write time, re-reading each tag just before it writes it.
+ *
+ * 1. No tag that names a release is ever written with other bytes: an exact tag in the registry is
+ *    never pushed again, exact tags of different versions never collide, a floating tag never renders
+ *    any version's exact tag, and a prerelease never renders a stable version's tags.
+ * 2. Every digest that a floating tag, FINSIGHT_BACKEND_IMAGE or a pin points at holds every platform
+ *    in finsight:platforms.
+ * 3. What is served never goes to a lower version except by finsight:pin.
+ * 4. Only promoted releases count for the floating-tag rules: a floating tag's rival is the release it
+ *    points at now, as the registry shows it.
+ * 5. Same content, same release: a re-run whose content matches the released tag is served by its
+ *    digest, whatever the commit.
+ * 6. The clean-tree check looks at the files the build would send, as they are on disk.
+ * 7. An interrupted promotion or rollback converges: the next run completes it, and no floating tag
+ *    ends on a digest the plan did not choose.
  *
  * test/props/ checks each promise after every step of generated histories of releases, candidates,
  * promotions, pins, re-runs, failed writes and foreign tag moves.
  */
-export const PROMISES = [
-  "1. No tag that names a release is ever written with other bytes: an exact tag in the registry is never pushed again, exact tags of different versions never collide, a floating tag never renders any version's exact tag, and a prerelease never renders a stable version's tags.",
-  "2. Every digest that a floating tag, FINSIGHT_BACKEND_IMAGE or a pin points at holds every platform in finsight:platforms.",
-  "3. What is served never goes to a lower version except by finsight:pin.",
-  "4. Only promoted releases count for the floating-tag rules: a floating tag's rival is the release it points at now, as the registry shows it.",
-  "5. Same content, same release: a re-run whose content matches the released tag is served by its digest, whatever the commit.",
-  "6. The clean-tree check looks at the files the build would send, as they are on disk.",
-  "7. An interrupted promotion or rollback converges: the next run completes it, and no floating tag ends on a digest the plan did not choose.",
-] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Promise 1 at config time: which release a tag names, read back through a template.
@@ -41,10 +46,7 @@ const PLACEHOLDER_PATTERNS: Record<string, string> = {
 };
 
 /** Who owns a tag that an exact template renders: one version, one build (commit or run), or no one in particular. */
-export type TagOwner =
-  | { kind: "version"; version: string }
-  | { kind: "build"; by: "sha" | "runId" }
-  | { kind: "ambiguous" };
+type TagOwner = { kind: "version"; version: string } | { kind: "build"; by: "sha" | "runId" } | { kind: "ambiguous" };
 
 /** The template as a regular expression, one named group per placeholder (a repeat must render the same text). */
 function templatePattern(template: string): RegExp {
@@ -67,7 +69,7 @@ const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * template cannot render it. `v{{major}}.{{minor}}.{{patch}}` renders v1.5.0 for 1.5.0 and for
  * 1.5.0-rc.1 alike: it names the stable 1.5.0.
  */
-export function ownerOf(tag: string, template: string): TagOwner | undefined {
+function ownerOf(tag: string, template: string): TagOwner | undefined {
   const groups = templatePattern(template).exec(tag)?.groups;
   if (!groups) return undefined;
   const numbers = (["major", "minor", "patch"] as const).map((name) => groups[name]);
@@ -165,7 +167,7 @@ export interface RegistryFacts {
 }
 
 /** Where a floating tag points now: a release (promoted there), nothing, or an image the registry does not name. */
-export type Holder =
+type Holder =
   | { kind: "release"; version: string; tag: string; digest: string }
   | { kind: "absent" }
   | { kind: "unknown"; digest?: string };
@@ -174,7 +176,7 @@ export type Holder =
  * The release a floating tag points at now: the release whose own tag has the same digest (among
  * those the view read), or the release the image's version label names when its own tag confirms it.
  */
-export function holderOf(tag: string, facts: RegistryFacts): Holder {
+function holderOf(tag: string, facts: RegistryFacts): Holder {
   const digest = facts.digests[tag];
   if (!digest) return facts.tags.includes(tag) ? { kind: "unknown" } : { kind: "absent" };
   const byTag = [...facts.released].reverse().find((release) => facts.digests[release.tag] === digest);
@@ -205,7 +207,7 @@ export function rivalOf(
  * The tag that shows what the stack serves: a floating tag of every release (`latest`, `demo`), else
  * the widest line this version has, the first of them the registry holds (or this run moves).
  */
-export function servedTagOf(
+function servedTagOf(
   tags: Pick<TagPlan, "floating" | "floatingLines">,
   allLineTags: readonly string[],
   present: (tag: string) => boolean,
@@ -216,7 +218,7 @@ export function servedTagOf(
 }
 
 /** The platforms `digest` lacks, or undefined when the view did not describe it. */
-export function missingPlatforms(
+function missingPlatforms(
   digest: string,
   wanted: readonly PlatformName[],
   images: Readonly<Record<string, ImageFacts>> | undefined,
@@ -385,4 +387,69 @@ export function brokenPromises(writes: PlannedWrites, facts: GateFacts): string[
 
 function releaseTagOf(version: string, registry: RegistryFacts): string | undefined {
   return registry.released.find((release) => release.version === version)?.tag;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Promise 3: what the stack serves, judged from the tags.
+// ---------------------------------------------------------------------------------------------
+
+/** What the registry shows served before a run: the served tag, and the release it holds (or its digest). */
+export function servedNow(
+  facts: RegistryFacts,
+  tags: Pick<TagPlan, "floating" | "floatingLines">,
+  servedTags: readonly string[],
+  repository: string,
+): { tag?: string; ref?: string; version?: string } {
+  const tag = servedTagOf(tags, servedTags, (floating) => !!facts.digests[floating]);
+  if (!tag) return {};
+  const holder = holderOf(tag, facts);
+  return holder.kind === "release"
+    ? { tag, ref: `${repository}:${holder.tag}@${holder.digest}`, version: holder.version }
+    : { tag, ref: `${repository}:${tag}@${facts.digests[tag]}` };
+}
+
+/**
+ * Promise 3 for a release or a promotion: what is served after the run is what the widest floating tag
+ * holds after it. When this run moves that tag (or creates it), this release is served; when the tag
+ * stays on a higher release (an older re-run, a maintenance release below `latest`, a prerelease), that
+ * release stays served, and the plan says so. A widest tag held back while missing (a higher release
+ * is on its line) shows nothing, and no narrower tag speaks for it: then, below the highest release,
+ * what is served is left as it is. Undefined: serve this release.
+ */
+export function servedByTags(run: {
+  facts: RegistryFacts;
+  tags: Pick<TagPlan, "floating" | "floatingLines">;
+  servedTags: readonly string[];
+  floating: readonly FloatingTagPlan[];
+  version: { text: string; prerelease: boolean };
+  candidateDigest?: string;
+  repository: string;
+  notes: string[];
+}): { kind: "unchanged"; ref?: string; version?: string } | undefined {
+  const { facts } = run;
+  if (!facts.read) return undefined; // nothing to compare with: the release is served, as before the promises
+  const now = servedNow(facts, run.tags, run.servedTags, run.repository);
+  const widest = servedTagOf(run.tags, run.servedTags, () => true);
+  const shown =
+    widest && (run.floating.some((plan) => plan.tag === widest) || facts.digests[widest]) ? widest : undefined;
+  const moved = run.floating.find((plan) => plan.tag === shown);
+  const mine =
+    moved &&
+    (moved.target.kind === "release" ||
+      (run.candidateDigest !== undefined && moved.target.reference === run.candidateDigest));
+  if (shown && !mine && now.ref) {
+    const why = run.version.prerelease ? "a prerelease moves no floating tag" : `${shown} stays where it is`;
+    run.notes.push(
+      `${now.version ?? now.ref} stays served: ${shown} holds it, and ${run.version.text} does not move it (${why}); only finsight:pin serves a lower version`,
+    );
+    return { kind: "unchanged", ref: now.ref, ...(now.version ? { version: now.version } : {}) };
+  }
+  const highest = facts.released.filter((release) => release.stable).at(-1);
+  if (!shown && highest && compare(run.version.text, highest.version) < 0) {
+    run.notes.push(
+      `what is served stays as it is: no floating tag shows which release is served, and ${run.version.text} is below ${highest.version}; set finsight:pin to serve it`,
+    );
+    return { kind: "unchanged" };
+  }
+  return undefined;
 }

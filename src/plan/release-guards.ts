@@ -1,5 +1,6 @@
-import { compare, SemVer } from "semver";
-import { ReleaseConfigError } from "../errors";
+import { compare } from "semver";
+import { ReleaseConfigError } from "../model/errors";
+import type { ParsedVersion } from "../model/version-text";
 import type { ReleasedVersion } from "./released-versions";
 
 /**
@@ -17,22 +18,22 @@ export const BUILD_INPUTS_LABEL = "finsight.release.build-inputs";
  * would go backwards.
  */
 export function downgradeRefusal(
-  version: string,
+  wanted: ParsedVersion,
   released: readonly ReleasedVersion[],
   allowDowngrade: boolean,
 ): ReleaseConfigError | undefined {
   if (allowDowngrade) return undefined;
   const stable = released.filter((release) => release.stable);
   const highest = stable.at(-1);
-  if (!highest || compare(version, highest.version) >= 0) return undefined;
-  if (released.some((release) => compare(release.version, version) === 0)) return undefined; // a re-run
-  const target = new SemVer(version);
-  const sameMinor = stable.filter((release) => {
-    const parsed = new SemVer(release.version);
-    return parsed.major === target.major && parsed.minor === target.minor;
-  });
+  const target = wanted.semver;
+  const version = wanted.text;
+  if (!highest || compare(target, highest.semver) >= 0) return undefined;
+  if (released.some((release) => compare(release.semver, target) === 0)) return undefined; // a re-run
+  const sameMinor = stable.filter(
+    (release) => release.semver.major === target.major && release.semver.minor === target.minor,
+  );
   const lineHighest = sameMinor.at(-1);
-  if (lineHighest && compare(version, lineHighest.version) > 0) return undefined; // a maintenance release
+  if (lineHighest && compare(target, lineHighest.semver) > 0) return undefined; // a maintenance release
   const because = lineHighest
     ? `${lineHighest.version} is already released on the ${target.major}.${target.minor}.x line`
     : `the highest released version is ${highest.version}`;

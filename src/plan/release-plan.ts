@@ -1,18 +1,20 @@
-import { compare } from "semver";
-import { ReleaseConfigError } from "../errors";
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlanInputs } from "../inputs/release-inputs";
-import type { Variant } from "../inputs/settings";
-import type { ImageFacts, RegistryView } from "../registry/view";
-import { type BuildPlan, type IndexPlan, planBuilds } from "./builds";
+import { ReleaseConfigError } from "../model/errors";
+import type { GitHubSettings } from "../model/github-settings";
+import type { ImageRepository } from "../model/image-repository";
+import { platformTag, qualify } from "../model/image-repository";
+import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
+import type { PlanInputs } from "../model/plan-inputs";
+import type { ImageFacts, RegistryView } from "../model/registry";
+import type { Variant } from "../model/settings";
+import { slug } from "../model/slug";
+import { type BuildPlan, type IndexPlan, indexName, planBuilds } from "./builds";
 import { type FloatingTagMode, type FloatingTagPlan, onLine, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
-import { type PinnedRelease, pinnedRelease } from "./pin";
-import { brokenPromises, holderOf, isExactTemplate, type RegistryFacts, rivalOf, servedTagOf } from "./promises";
+import { confirmPin, isConfirmed, type PinnedRelease, type RequestedPin } from "./pin";
+import { brokenPromises, isExactTemplate, type RegistryFacts, rivalOf, servedByTags, servedNow } from "./promises";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
-import { slug } from "./slug";
 import { DEFAULT_TAG_TEMPLATES, type TagLine, type TagPlan } from "./tags";
 import type { ReleaseTargets } from "./targets";
 import type { ResolvedVersion } from "./version";
@@ -24,11 +26,12 @@ export type { BuildPlan, IndexPlan } from "./builds";
  * laptop), `candidate` pushes the exact tags only, `promote` moves the floating tags to a candidate
  * already in the registry, `rollback` moves them to a pinned release. Only `release` and `candidate` build.
  */
-export type Phase = "release" | "candidate" | "promote" | "rollback";
+type Phase = "release" | "candidate" | "promote" | "rollback";
 
 /** The image under the release's own tag: built by this run, or already in the registry. */
 export type CandidatePlan =
-  | { source: "build" }
+  /** Built by this run: its digest is the one of the Index (several platforms) or Image named here. */
+  | { source: "build"; digestOf: { index: string } | { image: string } }
   | { source: "registry"; digest: string }
   /** A preview that could not read the registry: nothing is known, nothing is built. */
   | { source: "unknown" };
@@ -140,19 +143,16 @@ function sourceRefusal(inputs: PlanInputs): string | undefined {
   return undefined;
 }
 
-/**
- * What the registry shows served before this run: the floating tag of every release, else the widest
- * line this version has, the first the registry holds; named by its release when the registry shows one.
- */
-function servedNow(context: PlanContext): { tag?: string; ref?: string; version?: string } {
-  const facts = registryFactsOf(context);
-  const tag = servedTagOf(context.targets.tags, context.targets.servedTags, (floating) => !!facts.digests[floating]);
-  if (!tag) return {};
-  const holder = holderOf(tag, facts);
-  const name = context.targets.repository.name;
-  return holder.kind === "release"
-    ? { tag, ref: `${name}:${holder.tag}@${holder.digest}`, version: holder.version }
-    : { tag, ref: `${name}:${tag}@${facts.digests[tag]}` };
+/** The release the registry shows served before this run (promise 3), by ref and version when it names one. */
+function promotedNow(context: PlanContext): { ref?: string; version?: string } {
+  const { targets } = context;
+  const { ref, version } = servedNow(
+    registryFactsOf(context),
+    targets.tags,
+    targets.servedTags,
+    targets.repository.name,
+  );
+  return { ...(ref ? { ref } : {}), ...(version ? { version } : {}) };
 }
 
 /** The registry facts the promises are judged on (plan/promises.ts). */
@@ -177,16 +177,55 @@ interface PlanContext {
   releaseTag: string;
   qualify: (tag: string) => string;
   verdict: Judge;
+  image: ImageInputs;
+  /** Resource name prefix, per variant (`finsight-backend-full`). */
+  baseName: string;
 }
 
-/** Step 1: a rollback's pin, confirmed by the registry, or the release's guards against it. */
-function pinOrGuards(context: PlanContext, labels: Record<string, string>): PinnedRelease | undefined {
-  const { inputs, targets, view, read, released, releaseTag, qualify } = context;
-  if (targets.pin && targets.versionTemplate) {
-    return read
-      ? pinnedRelease(targets.pin, released, view.digests, targets.repository.name, targets.versionTemplate)
-      : targets.pin;
-  }
+/** What one intent decided: the steps below fill it, the plan is assembled from it. */
+interface RunDecisions {
+  phase: Phase;
+  pin?: PinnedRelease;
+  candidate: CandidatePlan;
+  builds: BuildPlan[];
+  indexes: IndexPlan[];
+  buildTags: string[];
+  mode: FloatingTagMode;
+  served: ServedPlan;
+}
+
+/** The candidate as the registry holds it under the release's own tag, when it does (with its labels). */
+function candidateInRegistry(context: PlanContext): CandidatePlan | undefined {
+  const digest = context.view.digests[context.releaseTag];
+  return context.view.releaseLabels && digest ? { source: "registry", digest } : undefined;
+}
+
+/** A rollback: the pin, confirmed by the registry (or as asked, in a preview that could not read it); nothing is built. */
+function rollback(context: PlanContext, requested: RequestedPin): RunDecisions {
+  const { targets, view, read, released, qualify } = context;
+  const pin: PinnedRelease =
+    read && targets.versionTemplate
+      ? confirmPin(requested, released, view.digests, targets.repository.name, targets.versionTemplate)
+      : requested;
+  return {
+    phase: "rollback",
+    pin,
+    candidate: candidateInRegistry(context) ?? { source: "unknown" },
+    builds: [],
+    indexes: [],
+    buildTags: [],
+    mode: { kind: "pin", pin },
+    served: {
+      kind: "image",
+      ref: `${qualify(pin.tag)}${isConfirmed(pin) ? `@${pin.digest}` : ""}`,
+      version: pin.version,
+    },
+  };
+}
+
+/** The release's guards against the registry: never overwrite a released tag, never go backwards unasked. */
+function guards(context: PlanContext): void {
+  const { inputs, targets, view, released, releaseTag, qualify } = context;
   // Listed but unlabelled (deleted meanwhile, an index of attestations only): building would push no
   // exact tag, yet move the floating tags to that untagged build.
   if (!view.releaseLabels && (view.tags.includes(releaseTag) || view.digests[releaseTag])) {
@@ -195,54 +234,55 @@ function pinOrGuards(context: PlanContext, labels: Record<string, string>): Pinn
     );
   }
   const refusal =
-    overwriteRefusal({ ref: qualify(releaseTag), digest: view.digests[releaseTag] }, labels, view.releaseLabels) ??
-    (view.releaseLabels ? undefined : downgradeRefusal(targets.version.text, released, inputs.settings.allowDowngrade));
+    overwriteRefusal(
+      { ref: qualify(releaseTag), digest: view.digests[releaseTag] },
+      context.image.labels,
+      view.releaseLabels,
+    ) ?? (view.releaseLabels ? undefined : downgradeRefusal(targets.version, released, inputs.settings.allowDowngrade));
   if (refusal) throw refusal;
-  return undefined;
 }
 
 /**
- * Step 2: the candidate. An exact tag in the registry is never pushed again; it is served by its
- * digest. A promotion that names the verified digest gets exactly that image or nothing.
+ * The candidate of a release, candidate or promotion run. An exact tag in the registry is never pushed
+ * again; it is served by its digest. A promotion gets exactly the verified digest, or nothing.
  */
-function candidateOf(context: PlanContext, pin: PinnedRelease | undefined): CandidatePlan {
-  const { settings } = context.inputs;
-  const { view, read, releaseTag, qualify } = context;
-  const digest = view.digests[releaseTag];
-  const candidate: CandidatePlan =
-    view.releaseLabels && digest
-      ? { source: "registry", digest }
-      : pin || (settings.promoteDigest && !read)
-        ? { source: "unknown" }
-        : { source: "build" };
-  const wanted = settings.promoteDigest;
-  if (!wanted || pin) return candidate;
-  if (!settings.promote) {
+function candidateOf(context: PlanContext, intent: RunIntent): CandidatePlan {
+  const { read, releaseTag, qualify } = context;
+  const inRegistry = candidateInRegistry(context);
+  if (intent.kind !== "promotion") return inRegistry ?? buildCandidate(context);
+  const wanted = intent.digest;
+  if (!read) {
+    context.verdict.notes.push("the candidate's digest is checked against the registry at pulumi up");
+    return inRegistry ?? { source: "unknown" };
+  }
+  if (inRegistry?.source !== "registry") {
     throw new ReleaseConfigError(
-      `finsight:promoteDigest must be unset when finsight:promote is false, got ${wanted}: a candidate run promotes nothing`,
+      `${PROMOTE_DIGEST_VARIABLE} ${wanted}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with ${PHASE_VARIABLE}=candidate) and its checks`,
     );
   }
-  if (read && candidate.source !== "registry") {
+  if (inRegistry.digest !== wanted) {
     throw new ReleaseConfigError(
-      `finsight:promoteDigest ${wanted}: the candidate ${qualify(releaseTag)} is not in the registry, so there is nothing verified to promote; run the candidate phase first (pulumi up with finsight:promote=false) and its checks`,
+      `${PROMOTE_DIGEST_VARIABLE} must be the digest of ${qualify(releaseTag)}, got ${wanted}, but the registry has ${inRegistry.digest}: the tag does not hold what was verified, so nothing is promoted`,
     );
   }
-  if (candidate.source === "registry" && candidate.digest !== wanted) {
-    throw new ReleaseConfigError(
-      `finsight:promoteDigest must be the digest of ${qualify(releaseTag)}, got ${wanted}, but the registry has ${candidate.digest}: the tag does not hold what was verified, so nothing is promoted`,
-    );
-  }
-  if (!read) context.verdict.notes.push("the candidate's digest is checked against the registry at pulumi up");
-  return candidate;
+  return inRegistry;
 }
 
-/** Step 3: what is built, and under which exact tags; only a candidate not yet in the registry is built. */
-function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: string, image: ImageInputs) {
+/** A candidate this run builds: its digest is the release tag's Index (several platforms) or the one Image. */
+function buildCandidate(context: PlanContext): CandidatePlan {
+  const { settings } = context.inputs;
+  return settings.platforms.length > 1
+    ? { source: "build", digestOf: { index: indexName(context.baseName, context.releaseTag) } }
+    : { source: "build", digestOf: { image: context.baseName } };
+}
+
+/** What is built, and under which exact tags; only a candidate not yet in the registry is built. */
+function buildStep(context: PlanContext, candidate: CandidatePlan) {
   const { inputs, targets, view, releaseTag, verdict } = context;
   const { settings, source } = inputs;
   if (candidate.source !== "build") return { builds: [], indexes: [], buildTags: [] as string[] };
   const partial = settings.platforms
-    .map((platform) => `${releaseTag}-${slug(platform)}`)
+    .map((platform) => platformTag(releaseTag, platform))
     .filter((tag) => view.digests[tag]);
   if (settings.platforms.length > 1 && partial.length > 0) {
     throw new ReleaseConfigError(
@@ -263,71 +303,44 @@ function buildStep(context: PlanContext, candidate: CandidatePlan, baseName: str
     );
   }
   const buildTags = targets.tags.exact.filter((tag) => !present.includes(tag));
-  return { ...planBuilds(settings, targets.repository, baseName, releaseTag, buildTags, image), buildTags };
+  return {
+    ...planBuilds(settings, targets.repository, context.baseName, releaseTag, buildTags, context.image),
+    buildTags,
+  };
 }
 
-/** Step 4: how the floating tags move this run: with the release, held (a candidate), or to the pin. */
-function floatingMode(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): FloatingTagMode {
-  const version = context.targets.version.text;
-  if (pin) return { kind: "pin", pin };
-  if (!context.inputs.settings.promote) return { kind: "hold", version };
-  return { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) };
-}
-
-/**
- * Step 5: what users deploy after this run (FINSIGHT_BACKEND_IMAGE, the `imageRef` output): what the
- * tag that shows the served release holds after the run (promise 3). A release that does not move it
- * (an older re-run, a maintenance release below `latest`, a prerelease) leaves the served release as it is.
- */
-function servedOf(
-  context: PlanContext,
-  pin: PinnedRelease | undefined,
-  candidate: CandidatePlan,
-  floating: FloatingTagPlan[],
-): ServedPlan {
-  const { inputs, targets, releaseTag, qualify, read } = context;
-  if (pin)
-    return { kind: "image", ref: `${qualify(pin.tag)}${pin.digest ? `@${pin.digest}` : ""}`, version: pin.version };
-  const now = servedNow(context);
-  if (!inputs.settings.promote) {
+/** A release, a candidate or a promotion: guards, the candidate, its build, and how the floating tags move. */
+function release(context: PlanContext, intent: Exclude<RunIntent, { kind: "rollback" }>): RunDecisions {
+  const { targets, releaseTag, qualify } = context;
+  const version = targets.version;
+  guards(context);
+  const candidate = candidateOf(context, intent);
+  const built = buildStep(context, candidate);
+  if (intent.kind === "candidate") {
     return {
-      kind: "unchanged",
-      ...(now.ref ? { ref: now.ref } : {}),
-      ...(now.version ? { version: now.version } : {}),
+      phase: "candidate",
+      candidate,
+      ...built,
+      mode: { kind: "hold", version },
+      served: { kind: "unchanged", ...promotedNow(context) },
     };
   }
-  const mine = (plan: FloatingTagPlan) =>
-    plan.target.kind === "release" || (candidate.source === "registry" && plan.target.reference === candidate.digest);
-  // The widest tag shows the served release after the run, when it exists or this run creates it; one
-  // held back while missing (a higher release is on its line) shows nothing, and no narrower one speaks for it.
-  const widest = servedTagOf(targets.tags, targets.servedTags, () => true);
-  const shown =
-    widest && (floating.some((plan) => plan.tag === widest) || context.view.digests[widest]) ? widest : undefined;
-  const moved = floating.find((plan) => plan.tag === shown);
-  if (read && shown && !(moved && mine(moved)) && now.ref) {
-    const why = targets.version.prerelease ? "a prerelease moves no floating tag" : `${shown} stays where it is`;
-    context.verdict.notes.push(
-      `${now.version ?? now.ref} stays served: ${shown} holds it, and ${targets.version.text} does not move it (${why}); only finsight:pin serves a lower version`,
-    );
-    return { kind: "unchanged", ref: now.ref, ...(now.version ? { version: now.version } : {}) };
-  }
-  const highest = context.released.filter((release) => release.stable).at(-1);
-  if (read && !shown && highest && compare(targets.version.text, highest.version) < 0) {
-    // No floating tag shows what is served, and a higher release exists: it may be the one users run.
-    context.verdict.notes.push(
-      `what is served stays as it is: no floating tag shows which release is served, and ${targets.version.text} is below ${highest.version}; set finsight:pin to serve it`,
-    );
-    return { kind: "unchanged" };
-  }
-  if (candidate.source === "registry") {
-    return { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: targets.version.text };
-  }
-  return { kind: "candidate" };
+  return {
+    phase: candidate.source === "build" ? "release" : "promote",
+    candidate,
+    ...built,
+    mode: { kind: "promote", version, ...(candidate.source === "registry" ? { digest: candidate.digest } : {}) },
+    served:
+      candidate.source === "registry"
+        ? { kind: "image", ref: `${qualify(releaseTag)}@${candidate.digest}`, version: version.text }
+        : { kind: "candidate" },
+  };
 }
 
-/** Step 6: what a reader of the plan should know about the source and the run. */
-function sourceNotes(context: PlanContext, pin: PinnedRelease | undefined, candidate: CandidatePlan): string[] {
+/** What a reader of the plan should know about the source and the run. */
+function sourceNotes(context: PlanContext, run: RunDecisions): string[] {
   const { settings, source } = context.inputs;
+  const { pin, candidate } = run;
   const notes: string[] = [];
   if (pin)
     notes.push(`finsight:pin is set: nothing is built; the floating tags and the environment serve ${pin.version}`);
@@ -353,10 +366,28 @@ function sourceNotes(context: PlanContext, pin: PinnedRelease | undefined, candi
   return notes;
 }
 
+/** The environment's served image and version, as the run decided them. */
+function githubFacts(context: PlanContext, run: RunDecisions) {
+  const { served } = run;
+  const version = run.pin?.version ?? context.targets.version.text;
+  if (served.kind === "unchanged") {
+    return {
+      keep: true,
+      ...(served.version ? { servedVersion: served.version } : {}),
+      servedRef: served.ref ? { known: served.ref } : { none: true as const },
+    };
+  }
+  return {
+    keep: false,
+    servedVersion: version,
+    servedRef: served.kind === "image" ? { known: served.ref } : { candidate: context.qualify(context.releaseTag) },
+  };
+}
+
 /**
  * Everything `pulumi up` will build, push and re-point for one stack, decided without Pulumi,
- * credentials or Docker, from the inputs and the registry view read once before: the named steps
- * above, in order. The resource code projects the result and decides nothing.
+ * credentials or Docker, from the inputs and the registry view read once before. The run's intent
+ * was decided with the settings; the planner switches on it once, here.
  */
 export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
   const { settings } = inputs;
@@ -369,7 +400,6 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
       "no tag template names the version alone, so released versions cannot be read from the registry",
     );
   }
-  const qualify = (tag: string) => `${repository.name}:${tag}`;
   const context: PlanContext = {
     inputs,
     targets,
@@ -377,109 +407,145 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     read: registry.status === "read",
     released,
     releaseTag: targets.releaseTag,
-    qualify,
+    qualify: (tag: string) => qualify(repository, tag),
     verdict,
+    image: planImageInputs(settings, version, inputs.source),
+    baseName: `${slug(settings.imageName)}-${settings.variant}`,
   };
-  const image = planImageInputs(settings, version, inputs.source);
-  const baseName = `${slug(settings.imageName)}-${settings.variant}`;
 
-  const pin = pinOrGuards(context, image.labels);
-  const candidate = candidateOf(context, pin);
-  const { builds, indexes, buildTags } = buildStep(context, candidate, baseName, image);
-  const mode = floatingMode(context, pin, candidate);
-  const facts = registryFactsOf(context);
-  const decided = planFloatingTags({
-    baseName,
-    tags,
-    released,
-    digests: view.digests,
-    registryRead: context.read,
-    mode,
-    ...(context.read
-      ? {
-          rivalOf: (tag: string, line: TagLine) =>
-            rivalOf(tag, (release) => onLine(line, version.text, release.version), facts),
-        }
-      : {}),
-  });
-  if (mode.kind === "promote") {
-    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
-      verdict.notes.push(
-        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
-      );
-    }
-  }
-  const shownBefore = servedNow(context).tag;
-  const served = servedOf(context, pin, candidate, decided);
+  const { intent } = settings;
+  const run =
+    intent.kind === "rollback" && targets.pin ? rollback(context, targets.pin) : release(context, asRelease(intent));
+  const decided = floatingStep(context, run);
+  const ran = { ...run, served: servedStep(context, run, decided) };
   // Without a push there is no digest for a tag to point at.
   const floatingTags = decided.filter((floating) => settings.push || floating.target.kind !== "release");
-
-  // The one gate (plan/promises.ts): every push and every tag move of this plan keeps every promise.
-  const broken = brokenPromises(
-    {
-      pushes: [...builds.flatMap((build) => build.tags), ...indexes.map((index) => index.tag)].map((tag) =>
-        tag.slice(repository.name.length + 1),
-      ),
-      floating: floatingTags,
-      served,
-    },
-    {
-      registry: facts,
-      version: pin?.version ?? version.text,
-      stable: pin ? true : !version.prerelease,
-      platforms: settings.platforms,
-      builtPlatforms: builds.flatMap((build) => build.platforms),
-      ...(pin ? { pin } : {}),
-      ...(settings.promoteDigest ? { promoteDigest: settings.promoteDigest } : {}),
-      ...(candidate.source === "registry" ? { candidateDigest: candidate.digest } : {}),
-      exactTemplates: (settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]).filter(isExactTemplate),
-      ...(shownBefore ? { servedTag: shownBefore } : {}),
-      repository: repository.name,
-    },
-  );
-  if (broken.length > 0 && !inputs.preview) throw new ReleaseConfigError(broken.join("\n"), broken);
-  for (const line of broken) verdict.refuse(line);
-
+  promisesStep(context, ran, floatingTags);
   return {
     stack: inputs.stack,
     variant: settings.variant,
-    phase: pin ? "rollback" : !settings.promote ? "candidate" : candidate.source === "build" ? "release" : "promote",
+    phase: run.phase,
     repository,
     version,
-    stackVersion: served.kind === "unchanged" && served.version ? served.version : version.text,
+    stackVersion: ran.served.kind === "unchanged" && ran.served.version ? ran.served.version : version.text,
     tags,
-    releaseTag: qualify(context.releaseTag),
-    candidate,
-    pushedTags: settings.push ? buildTags.map(qualify) : [],
-    builds,
-    indexes,
+    releaseTag: context.qualify(context.releaseTag),
+    candidate: run.candidate,
+    pushedTags: settings.push ? run.buildTags.map(context.qualify) : [],
+    builds: run.builds,
+    indexes: run.indexes,
     floatingTags,
-    served,
-    ...(pin ? { pin } : {}),
+    served: ran.served,
+    ...(run.pin ? { pin: run.pin } : {}),
     registryInsecure: settings.registryInsecure,
     registryTokenHosts: settings.registryTokenHosts,
     registry:
       registry.status === "read"
         ? { status: "read", requests: registry.requests, released: released.map((release) => release.version) }
         : { status: registry.status, reason: registry.reason },
-    ...(settings.github
-      ? {
-          github: planGitHubEnvironment(settings.github, {
-            variant: settings.variant,
-            keep: served.kind === "unchanged",
-            ...(served.kind === "unchanged"
-              ? served.version
-                ? { servedVersion: served.version }
-                : {}
-              : { servedVersion: pin?.version ?? version.text }),
-            registryHost: repository.host,
-            registryUsername: settings.registryUsername,
-            hasPulumiAccessToken: settings.hasPulumiAccessToken,
-            push: settings.push,
-          }),
-        }
-      : {}),
-    notes: [...verdict.notes, ...sourceNotes(context, pin, candidate)],
+    ...(settings.github ? { github: githubStep(context, ran, settings.github) } : {}),
+    notes: [...verdict.notes, ...sourceNotes(context, ran)],
     warnings: verdict.warnings,
   };
+}
+
+/** Where each floating tag points after this run; a promotion notes the tags it leaves alone. */
+function floatingStep(context: PlanContext, run: RunDecisions): FloatingTagPlan[] {
+  const { tags } = context.targets;
+  const facts = registryFactsOf(context);
+  const decided = planFloatingTags({
+    baseName: context.baseName,
+    tags,
+    released: context.released,
+    digests: context.view.digests,
+    registryRead: context.read,
+    mode: run.mode,
+    ...(context.read
+      ? {
+          rivalOf: (tag: string, line: TagLine) =>
+            rivalOf(tag, (release) => onLine(line, context.targets.version.semver, release.semver), facts),
+        }
+      : {}),
+  });
+  if (run.mode.kind === "promote") {
+    for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
+      context.verdict.notes.push(
+        `${tag} is not touched: a higher stable release exists on its line and the tag is not in the registry`,
+      );
+    }
+  }
+  return decided;
+}
+
+/** The stack's GitHub Actions environment, serving what the run decided. */
+function githubStep(context: PlanContext, run: RunDecisions, github: GitHubSettings): GitHubEnvironmentPlan {
+  const { settings } = context.inputs;
+  return planGitHubEnvironment(github, {
+    variant: settings.variant,
+    ...githubFacts(context, run),
+    registryHost: context.targets.repository.host,
+    registryUsername: settings.registryUsername,
+    hasPulumiAccessToken: settings.hasPulumiAccessToken,
+  });
+}
+
+/** `releaseTargets` sets a pin exactly when the intent is a rollback; this narrows the type accordingly. */
+function asRelease(intent: RunIntent): Exclude<RunIntent, { kind: "rollback" }> {
+  if (intent.kind === "rollback") throw new Error("a rollback without a pin in its targets");
+  return intent;
+}
+
+/** What is served after a release or a promotion: what its widest floating tag holds after it (promise 3). */
+function servedStep(context: PlanContext, run: RunDecisions, decided: FloatingTagPlan[]): ServedPlan {
+  if (run.phase !== "release" && run.phase !== "promote") return run.served;
+  const { targets } = context;
+  return (
+    servedByTags({
+      facts: registryFactsOf(context),
+      tags: targets.tags,
+      servedTags: targets.servedTags,
+      floating: decided,
+      version: targets.version,
+      ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
+      repository: targets.repository.name,
+      notes: context.verdict.notes,
+    }) ?? run.served
+  );
+}
+
+/**
+ * The one gate (plan/promises.ts): every push, tag move and served image of this plan keeps every
+ * promise, judged with the registry view; what breaks one is refused, all of it together.
+ */
+function promisesStep(context: PlanContext, run: RunDecisions, floating: FloatingTagPlan[]): void {
+  const { inputs, targets } = context;
+  const { settings } = inputs;
+  const facts = registryFactsOf(context);
+  const name = targets.repository.name;
+  const broken = brokenPromises(
+    {
+      pushes: [...run.builds.flatMap((build) => build.tags), ...run.indexes.map((index) => index.tag)].map((tag) =>
+        tag.slice(name.length + 1),
+      ),
+      floating,
+      served: run.served,
+    },
+    {
+      registry: facts,
+      version: run.pin?.version ?? targets.version.text,
+      stable: run.pin ? true : !targets.version.prerelease,
+      platforms: settings.platforms,
+      builtPlatforms: run.builds.flatMap((build) => build.platforms),
+      ...(run.pin ? { pin: run.pin } : {}),
+      ...(settings.intent.kind === "promotion" ? { promoteDigest: settings.intent.digest } : {}),
+      ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
+      exactTemplates: (settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]).filter(isExactTemplate),
+      ...(servedNow(facts, targets.tags, targets.servedTags, name).tag
+        ? { servedTag: servedNow(facts, targets.tags, targets.servedTags, name).tag }
+        : {}),
+      repository: name,
+    },
+  );
+  if (broken.length > 0 && !inputs.preview) throw new ReleaseConfigError(broken.join("\n"), broken);
+  for (const line of broken) context.verdict.refuse(line);
 }

@@ -1,8 +1,7 @@
 import { compare, SemVer } from "semver";
-import { KNOWN_PLATFORMS } from "../inputs/settings";
-import { versionText } from "../version-text";
-import { slug } from "./slug";
-import { PLACEHOLDER, versionTagText } from "./tags";
+import { PLATFORM_SUFFIXES } from "../model/image-repository";
+import { versionText } from "../model/version-text";
+import { tagForVersion, type VersionTemplate } from "./tags";
 
 /**
  * What the registry says has been released, read back from its tag names with the stack's own
@@ -12,30 +11,16 @@ import { PLACEHOLDER, versionTagText } from "./tags";
 export interface ReleasedVersion {
   /** Canonical semver text (`1.4.0`, `1.5.0-rc.1`, `1.4.0+build.7`). */
   version: string;
+  /** Its parsed form, read once from the tag. */
+  semver: SemVer;
   /** The registry tag it was read from (`v1.4.0`). */
   tag: string;
   stable: boolean;
 }
 
-/** Per-platform build tags (`v1.4.0-linux-arm64`) are parts of a release, not releases of their own. */
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
-
-/** The first tag template that names the version and nothing else, or undefined when there is none. */
-export function versionTemplateOf(templates: readonly string[]): string | undefined {
-  return templates.find((template) => {
-    const names = [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
-    return names.length === 1 && names[0] === "version";
-  });
-}
-
-/** Renders a version through a version template: the inverse of `releasedVersions`' reading. */
-export function tagForVersion(template: string, version: string): string {
-  return template.replace(PLACEHOLDER, versionTagText(version));
-}
-
 /** Every registry tag that reads back as a version through the template, lowest first. */
-export function releasedVersions(tags: readonly string[], template: string): ReleasedVersion[] {
-  const [prefix, suffix] = template.split(/\{\{\s*version\s*\}\}/);
+export function releasedVersions(tags: readonly string[], template: VersionTemplate): ReleasedVersion[] {
+  const { prefix, suffix } = template.versionAlone;
   const found = new Map<string, ReleasedVersion>();
   for (const tag of tags) {
     if (!tag.startsWith(prefix) || !tag.endsWith(suffix) || tag.length <= prefix.length + suffix.length) continue;
@@ -50,9 +35,9 @@ export function releasedVersions(tags: readonly string[], template: string): Rel
     if (parsed.raw !== text) continue; // no loose or `v`-prefixed forms inside the template
     const version = versionText(parsed);
     if (tagForVersion(template, version) !== tag) continue;
-    found.set(version, { version, tag, stable: parsed.prerelease.length === 0 });
+    found.set(version, { version, semver: parsed, tag, stable: parsed.prerelease.length === 0 });
   }
-  return [...found.values()].sort((a, b) => compare(a.version, b.version));
+  return [...found.values()].sort((a, b) => compare(a.semver, b.semver));
 }
 
 /**
@@ -69,9 +54,9 @@ export function closestReleased(released: readonly ReleasedVersion[], wanted: st
       .reverse()
       .map((release) => release.version);
   }
-  const below = released.filter((release) => compare(release.version, target) < 0).length;
+  const below = released.filter((release) => compare(release.semver, target) < 0).length;
   const key = (release: ReleasedVersion, index: number) => {
-    const version = new SemVer(release.version);
+    const version = release.semver;
     const otherMajor = version.major !== target.major;
     return [
       otherMajor ? 1 : 0,

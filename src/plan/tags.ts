@@ -1,5 +1,5 @@
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { Variant } from "../inputs/settings";
+import { invalidSetting, Problems, ReleaseConfigError } from "../model/errors";
+import type { Variant } from "../model/settings";
 import type { ResolvedVersion } from "./version";
 
 /**
@@ -11,7 +11,7 @@ export const DEFAULT_TAG_TEMPLATES: Readonly<Record<Variant, readonly string[]>>
   demo: ["demo-v{{version}}", "demo"],
 };
 
-export const PLACEHOLDERS = ["version", "major", "minor", "patch", "sha", "runId"] as const;
+const PLACEHOLDERS = ["version", "major", "minor", "patch", "sha", "runId"] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /**
@@ -33,7 +33,7 @@ export interface TagFacts {
   runId?: string;
 }
 
-export interface SkippedTag {
+interface SkippedTag {
   template: string;
   reason: string;
 }
@@ -66,21 +66,66 @@ export function versionTagText(versionText: string): string {
   return versionText.replace("+", "_");
 }
 
-/** The placeholders a template uses; an unknown one is refused. */
-export function placeholdersOf(template: string): Placeholder[] {
-  const found: Placeholder[] = [];
-  for (const match of template.matchAll(PLACEHOLDER)) {
+/**
+ * A tag template, parsed once from `finsight:tags` (as docker/metadata-action's tag.ts parses its
+ * tag rules once): what it uses, whether it names this build alone, which line it follows.
+ */
+export interface TagTemplate {
+  /** As written in finsight:tags. */
+  text: string;
+  /** The placeholders it uses, in order. */
+  uses: Placeholder[];
+  /** Names this build alone (`{{version}}`, `{{patch}}`, `{{sha}}`, `{{runId}}`): an exact tag, never moved. */
+  exact: boolean;
+  /** The releases a floating template follows; for an exact template, the widest it would be. */
+  line: TagLine;
+  /** Set when the template is the version and nothing else (`demo-v{{version}}`), so tags read back as versions. */
+  versionAlone?: { prefix: string; suffix: string };
+}
+
+/** A template that names the version alone: released versions are read back through it. */
+export type VersionTemplate = TagTemplate & { versionAlone: { prefix: string; suffix: string } };
+
+/** One template, parsed; an unknown placeholder is refused. */
+function parseTagTemplate(text: string): TagTemplate {
+  const uses: Placeholder[] = [];
+  for (const match of text.matchAll(PLACEHOLDER)) {
     const name = match[1];
     if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
       throw invalidSetting(
         "finsight:tags",
         `templates using only ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(", ")} and plain text`,
-        template,
+        text,
       );
     }
-    found.push(name as Placeholder);
+    uses.push(name as Placeholder);
   }
-  return found;
+  const [prefix, suffix] = text.split(/\{\{\s*version\s*\}\}/);
+  return {
+    text,
+    uses,
+    exact: uses.some((name) => IMMUTABLE_PLACEHOLDERS.includes(name)),
+    line: uses.includes("minor") ? "minor" : uses.includes("major") ? "major" : "all",
+    ...(uses.length === 1 && uses[0] === "version" ? { versionAlone: { prefix, suffix } } : {}),
+  };
+}
+
+/** Every template, parsed; every unknown placeholder is reported at once. */
+export function parseTagTemplates(texts: readonly string[]): TagTemplate[] {
+  const problems = new Problems();
+  const parsed = texts.map((text) => problems.check(() => parseTagTemplate(text)));
+  problems.throwIfAny();
+  return parsed as TagTemplate[];
+}
+
+/** The first template that names the version and nothing else, or undefined when there is none. */
+export function versionTemplateOf(templates: readonly TagTemplate[]): VersionTemplate | undefined {
+  return templates.find((template): template is VersionTemplate => template.versionAlone !== undefined);
+}
+
+/** Renders a version through a version template: the inverse of `releasedVersions`' reading. */
+export function tagForVersion(template: VersionTemplate, version: string): string {
+  return `${template.versionAlone.prefix}${versionTagText(version)}${template.versionAlone.suffix}`;
 }
 
 /**
@@ -99,7 +144,7 @@ function floatingSkipReason(uses: Placeholder[], version: ResolvedVersion): stri
   return undefined;
 }
 
-function render(template: string, uses: Placeholder[], facts: TagFacts): string {
+function render({ text: template, uses }: TagTemplate, facts: TagFacts): string {
   const values: Record<Placeholder, string | undefined> = {
     version: versionTagText(facts.version.text),
     major: String(facts.version.major),
@@ -128,33 +173,31 @@ function render(template: string, uses: Placeholder[], facts: TagFacts): string 
   return tag;
 }
 
-export function planTags(templates: readonly string[], facts: TagFacts): TagPlan {
+export function planTags(templates: readonly TagTemplate[], facts: TagFacts): TagPlan {
   const plan: TagPlan = { exact: [], floating: [], floatingLines: {}, skipped: [], changesEveryRun: false };
   for (const template of templates) {
-    const uses = placeholdersOf(template);
-    const immutable = uses.some((name) => IMMUTABLE_PLACEHOLDERS.includes(name));
-    if (uses.includes("runId")) plan.changesEveryRun = true;
-    if (!immutable) {
-      const reason = floatingSkipReason(uses, facts.version);
+    if (template.uses.includes("runId")) plan.changesEveryRun = true;
+    if (!template.exact) {
+      const reason = floatingSkipReason(template.uses, facts.version);
       if (reason) {
-        plan.skipped.push({ template, reason });
+        plan.skipped.push({ template: template.text, reason });
         continue;
       }
     }
-    const tag = render(template, uses, facts);
+    const tag = render(template, facts);
     if (plan.exact.includes(tag) || plan.floating.includes(tag)) continue;
-    if (immutable) {
+    if (template.exact) {
       plan.exact.push(tag);
     } else {
       plan.floating.push(tag);
-      plan.floatingLines[tag] = uses.includes("minor") ? "minor" : uses.includes("major") ? "major" : "all";
+      plan.floatingLines[tag] = template.line;
     }
   }
   if (plan.exact.length === 0) {
     throw invalidSetting(
       "finsight:tags",
       "a list with at least one template naming the release ({{version}}, {{patch}}, {{sha}} or {{runId}})",
-      templates,
+      templates.map((template) => template.text),
     );
   }
   return plan;

@@ -1,13 +1,21 @@
-import { invalidSetting, Problems, ReleaseConfigError } from "../errors";
-import type { ImageRepository } from "../inputs/registry-location";
-import type { PlanInputs } from "../inputs/release-inputs";
-import { KNOWN_PLATFORMS } from "../inputs/settings";
-import type { RegistryQuestions } from "../registry/view";
-import type { PinnedRelease } from "./pin";
+import { invalidSetting, Problems, ReleaseConfigError } from "../model/errors";
+import { type ImageRepository, PLATFORM_SUFFIXES, platformTag } from "../model/image-repository";
+import type { PlanInputs } from "../model/plan-inputs";
+import type { RegistryQuestions } from "../model/registry";
+import type { RequestedPin } from "./pin";
 import { templateProblems } from "./promises";
-import { releasedVersions, tagForVersion, versionTemplateOf } from "./released-versions";
-import { slug } from "./slug";
-import { DEFAULT_TAG_TEMPLATES, placeholdersOf, planTags, type TagPlan } from "./tags";
+import { releasedVersions } from "./released-versions";
+import {
+  DEFAULT_TAG_TEMPLATES,
+  parseTagTemplates,
+  planTags,
+  type TagFacts,
+  type TagPlan,
+  type TagTemplate,
+  tagForVersion,
+  type VersionTemplate,
+  versionTemplateOf,
+} from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 
 /** What can be decided before the registry is read; it also says what to ask the registry. */
@@ -18,9 +26,9 @@ export interface ReleaseTargets {
   /** The release's own tag (bare): the one naming the version alone when a template does, else the first exact tag. */
   releaseTag: string;
   /** The template that names a version alone (`v{{version}}`), to read versions back from tags. */
-  versionTemplate?: string;
-  /** A rollback, before the registry has confirmed it (no digest yet). */
-  pin?: PinnedRelease;
+  versionTemplate?: VersionTemplate;
+  /** A rollback, before the registry has confirmed it. */
+  pin?: RequestedPin;
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
   /** Floating tags of every release (`latest`, `demo`): they show what the stack serves, whatever this version gets. */
@@ -32,7 +40,6 @@ const RECENT_RELEASES = 5;
 
 /** Tags the stack writes for its own purposes: a template must never render one of them. */
 const CACHE_TAG_PREFIX = "buildcache-";
-const PLATFORM_SUFFIXES = KNOWN_PLATFORMS.map((platform) => `-${slug(platform)}`);
 
 /**
  * A rendered tag that the stack also writes as a build cache (`buildcache-full`) or a per-platform
@@ -64,51 +71,60 @@ function collisions(tags: TagPlan): string[] {
   return problems;
 }
 
+/** A rollback's pin as asked: its version tag and the tags that version carries. */
+function requestedPin(
+  pinVersion: string,
+  templates: readonly TagTemplate[],
+  versionTemplate: VersionTemplate | undefined,
+  facts: Omit<TagFacts, "version">,
+): RequestedPin {
+  if (!versionTemplate) {
+    throw new ReleaseConfigError(
+      `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(templates.map((template) => template.text))}`,
+    );
+  }
+  const version = resolveVersion({ configured: { text: pinVersion, from: "config" }, env: {} });
+  return {
+    version: pinVersion,
+    tag: tagForVersion(versionTemplate, pinVersion),
+    tags: planTags(templates, { version, ...facts }),
+  };
+}
+
 /**
  * Version, tags and pin, checked before the registry is asked anything: a bad value fails here,
  * before any request or resource. Every problem is reported at once.
  */
 export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const { settings, env, source } = inputs;
+  const { intent } = settings;
   const problems = new Problems();
-  const templates = settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant];
-  const versionTemplate = versionTemplateOf(templates);
+  const templates = problems.check(() => parseTagTemplates(settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]));
+  const versionTemplate = templates ? versionTemplateOf(templates) : undefined;
   const facts = { revision: source.revision, runId: env.GITHUB_RUN_ID };
-
-  let pin: PinnedRelease | undefined;
-  if (settings.pin !== undefined) {
-    const pinVersion = settings.pin;
-    pin = problems.check(() => {
-      if (!versionTemplate) {
-        throw new ReleaseConfigError(
-          `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(templates)}`,
-        );
-      }
-      const version = resolveVersion({ configured: { text: pinVersion, from: "config" }, env: {} });
-      return {
-        version: pinVersion,
-        tag: tagForVersion(versionTemplate, pinVersion),
-        tags: planTags(templates, { version, ...facts }),
-      };
-    });
-  }
+  const pin =
+    intent.kind === "rollback" && templates
+      ? problems.check(() => requestedPin(intent.pin, templates, versionTemplate, facts))
+      : undefined;
   // A rollback builds nothing, so it needs no release version: without one, the pin's stands in.
   const version = problems.check(() =>
     resolveVersion({
       configured: settings.version,
       env,
       versionFile: source.versionFile,
-      ...(pin ? { fallback: pin.version } : {}),
+      ...(intent.kind === "rollback" ? { fallback: intent.pin } : {}),
     }),
   );
-  const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
-  // Without a version no tag can be rendered, but an unknown placeholder is still reported with it
-  // (a pin has already planned the templates, and reported it).
-  if (!version && settings.pin === undefined)
-    for (const template of templates) problems.check(() => placeholdersOf(template));
+  const tags = version && templates ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
   if (tags) for (const line of collisions(tags)) problems.add(line);
   // Promise 1 at config time: no template may write a tag that names another release (plan/promises.ts).
-  if (tags && version) for (const line of templateProblems(templates, { version, ...facts })) problems.add(line);
+  if (tags && version && templates) {
+    for (const line of templateProblems(
+      templates.map((template) => template.text),
+      { version, ...facts },
+    ))
+      problems.add(line);
+  }
   problems.throwIfAny();
   if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable
 
@@ -116,8 +132,24 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   // it is what a released version is recognised by, so it is what the overwrite guard must compare.
   const versionTag = versionTemplate ? tagForVersion(versionTemplate, version.text) : undefined;
   const releaseTag = versionTag && tags.exact.includes(versionTag) ? versionTag : tags.exact[0];
+  const targets = {
+    version,
+    repository: settings.repository,
+    tags,
+    releaseTag,
+    servedTags: (templates ?? []).filter((template) => template.uses.length === 0).map((template) => template.text),
+    ...(versionTemplate ? { versionTemplate } : {}),
+    ...(pin ? { pin } : {}),
+  };
+  return settings.push || pin ? { ...targets, questions: registryQuestions(inputs, targets) } : targets;
+}
+
+/** What to ask the registry: the exact tags by manifest whatever the list says, the digests the rules need. */
+function registryQuestions(inputs: PlanInputs, targets: Omit<ReleaseTargets, "questions">): RegistryQuestions {
+  const { settings } = inputs;
+  const { releaseTag, tags, pin, versionTemplate, version, servedTags } = targets;
   const platformTags =
-    settings.platforms.length > 1 ? settings.platforms.map((platform) => `${releaseTag}-${slug(platform)}`) : [];
+    settings.platforms.length > 1 ? settings.platforms.map((platform) => platformTag(releaseTag, platform)) : [];
   // A candidate run names the release users are on: one of the latest stable releases, found by digest.
   const recentReleases = (listed: readonly string[]) =>
     versionTemplate
@@ -126,35 +158,13 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
           .slice(-RECENT_RELEASES)
           .map((release) => release.tag)
       : [];
-  const servedTags = templates.filter((template) => placeholdersOf(template).length === 0);
   return {
-    version,
-    repository: settings.repository,
-    tags,
     releaseTag,
-    servedTags,
-    ...(versionTemplate ? { versionTemplate } : {}),
-    ...(pin ? { pin } : {}),
-    ...(settings.push || pin
-      ? {
-          questions: {
-            releaseTag,
-            exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
-            digestsOf: [...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
-            // Promises 2 to 4: the platforms and the release of whatever may be served, pinned or floated.
-            imagesOf: [
-              releaseTag,
-              ...(pin ? [pin.tag] : []),
-              ...servedTags,
-              ...tags.floating,
-              ...(pin?.tags.floating ?? []),
-            ],
-            ...(versionTemplate
-              ? { releaseTagFor: (released: string) => tagForVersion(versionTemplate, released) }
-              : {}),
-            ...(!settings.promote && !pin ? { digestsAfterListing: recentReleases } : {}),
-          },
-        }
-      : {}),
+    exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
+    digestsOf: [...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
+    // Promises 2 to 4: the platforms and the release of whatever may be served, pinned or floated.
+    imagesOf: [releaseTag, ...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
+    ...(versionTemplate ? { releaseTagFor: (released: string) => tagForVersion(versionTemplate, released) } : {}),
+    ...(settings.intent.kind === "candidate" ? { digestsAfterListing: recentReleases } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { SemVer } from "semver";
-import { invalidSetting, ReleaseConfigError } from "../errors";
-import type { ConfiguredVersion } from "../inputs/settings";
-import { versionText } from "../version-text";
+import { invalidSetting, ReleaseConfigError } from "../model/errors";
+import type { ConfiguredVersion } from "../model/settings";
+import { type ParsedVersion, versionText } from "../model/version-text";
 
 /** Where the release version came from, in the order they are consulted. */
 export type VersionSource = "config" | "--version" | "RELEASE_VERSION" | "git tag" | "VERSION file" | "pin";
@@ -17,9 +17,7 @@ export interface VersionInputs {
   fallback?: string;
 }
 
-export interface ResolvedVersion {
-  /** Canonical semver text, without the `v` prefix (`1.5.0-rc.1`, `1.4.0+build.7`). */
-  text: string;
+export interface ResolvedVersion extends ParsedVersion {
   major: number;
   minor: number;
   patch: number;
@@ -41,6 +39,7 @@ function parse(setting: string, value: string, source: VersionSource): ResolvedV
   }
   return {
     text: versionText(parsed),
+    semver: parsed,
     major: parsed.major,
     minor: parsed.minor,
     patch: parsed.patch,

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
+import type { RegistryAccess } from "../model/registry";
 
 /**
- * A small client for the OCI distribution API: tag list, manifest HEAD/GET/PUT, blob GET.
+ * A small client for the OCI distribution API: tag list, manifest GET and PUT, blob GET. Every
+ * digest is computed from the bytes a GET returned; no HEAD is issued, since a header is only a claim.
  *
  * Written here rather than taken from @snyk/docker-registry-v2-client (evaluated, 4.0.5): that
  * library only issues GET requests (its request wrapper hard-codes the method), so it cannot PUT
@@ -27,28 +29,6 @@ import { createHash } from "node:crypto";
  * token service runs on another port of 127.0.0.1, as a sidecar token service would).
  */
 
-export interface RegistryCredentials {
-  username: string;
-  password: string;
-}
-
-export interface RegistryAccess {
-  /** Registry host with port, as in an image reference: `ghcr.io`, `127.0.0.1:5000`. */
-  host: string;
-  /** Repository path below the host: `acme/finsight-backend`. */
-  repository: string;
-  credentials?: RegistryCredentials;
-  /** Speak plain HTTP to a registry that is not on a loopback address (set on purpose only). */
-  insecure?: boolean;
-  /** Per-request timeout in milliseconds (headers and body together). */
-  timeoutMs?: number;
-  /**
-   * Hosts (hostname, or hostname:port) of a token service other than the registry's own host that
-   * may receive the credentials, for registries whose bearer realm lives on a sibling host.
-   */
-  tokenRealmHosts?: string[];
-}
-
 export interface Manifest {
   bytes: Buffer;
   mediaType: string;
@@ -64,7 +44,7 @@ export const MANIFEST_MEDIA_TYPES = [
 ];
 
 /** At most this many tag-list pages are read (1000 tags each); a longer walk is an error, never a partial "read". */
-export const MAX_TAG_PAGES = 1000;
+const MAX_TAG_PAGES = 1000;
 
 /** Bearer realms that live on another host by design, per registry host (checked 2026: GHCR's realm is ghcr.io itself). */
 const WELL_KNOWN_TOKEN_REALMS: Record<string, string[]> = {
@@ -506,7 +486,7 @@ export class RegistryClient {
       this.access.host.replace(/:\d+$/, ""),
       ...(WELL_KNOWN_TOKEN_REALMS[registry] ?? []),
       ...(WELL_KNOWN_TOKEN_REALMS[this.access.host] ?? []),
-      ...(this.access.tokenRealmHosts ?? []),
+      ...(this.access.registryTokenHosts ?? []),
     ].map((host) => host.toLowerCase());
     return allowed.includes(realm.hostname.toLowerCase()) || allowed.includes(realm.host.toLowerCase());
   }
@@ -539,7 +519,7 @@ export class RegistryClient {
     if (basic && !this.trustsRealm(realm)) {
       throw this.error(
         request,
-        `asks for credentials at ${realm.origin}, which is not the registry's host; if that token service is the registry's own, list its host in tokenRealmHosts (finsight config)`,
+        `asks for credentials at ${realm.origin}, which is not the registry's host; if that token service is the registry's own, list its host in registryTokenHosts (finsight config)`,
         401,
       );
     }
@@ -582,12 +562,4 @@ function describeFailure(error: unknown, timeoutMs: number): string {
     return `no complete answer within ${timeoutMs} ms`;
   }
   return failure?.cause?.code ?? failure?.cause?.message ?? failure?.message ?? String(error);
-}
-
-/** `</v2/acme/app/tags/list?last=v1.2.0&n=2>; rel="next"` → the path to fetch next (host not checked: the client checks it). */
-export function nextPage(link: string | null): string | undefined {
-  const match = link?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
-  if (!match) return undefined;
-  const url = new URL(match[1], "http://registry.invalid");
-  return `${url.pathname}${url.search}`;
 }

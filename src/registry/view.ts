@@ -1,4 +1,5 @@
-import { describeShape, type Manifest, type RegistryAccess, RegistryClient, RegistryError } from "./client";
+import type { ImageFacts, RegistryAccess, RegistryQuestions, RegistryView } from "../model/registry";
+import { describeShape, type Manifest, RegistryClient, RegistryError } from "./client";
 
 /**
  * The registry as one run sees it, read once before anything is registered and shared by every
@@ -11,51 +12,6 @@ import { describeShape, type Manifest, type RegistryAccess, RegistryClient, Regi
  * proxy that states a wrong Docker-Content-Digest is caught here, and one that sends malformed
  * tags, manifests or configs makes the view "unavailable" (no plan is made on it), never "read".
  */
-
-export interface RegistryQuestions {
-  /** The release's own tag (`v1.4.0`): when it exists, its image's labels are read. */
-  releaseTag: string;
-  /**
-   * Tags asked for by manifest whatever the tag list says (the release's exact and per-platform tags):
-   * whether an exact tag exists decides whether it may be pushed, so a stale or lying list must not
-   * decide it. Only a 404 means absent.
-   */
-  exactTags?: string[];
-  /** Tags whose current digest the plan needs when the list names them (floating tags, the pin's tag). */
-  digestsOf: string[];
-  /** Tags to read once the list is known (a candidate run's recent releases, to name what is promoted). */
-  digestsAfterListing?: (tags: readonly string[]) => string[];
-  /** Tags whose images are described when they exist (platforms, and the release they are): see `imageFactsOf`. */
-  imagesOf?: string[];
-  /** A version's own tag (`1.4.0` → `v1.4.0`), to confirm the release an image's version label names. */
-  releaseTagFor?: (version: string) => string;
-}
-
-/** An image as the promises need it: the platforms it holds, and the release it is, when its own tag confirms it. */
-export interface ImageFacts {
-  /** `os/architecture` of every platform image (attestations excluded); one entry for a single-platform image. */
-  platforms: string[];
-  /** The release whose own tag resolves to this digest (read from the version label, confirmed by that tag). */
-  release?: { version: string; tag: string };
-}
-
-export type RegistryView =
-  | {
-      status: "read";
-      /** Every tag in the repository. */
-      tags: string[];
-      /** Current digest of each asked-about tag that exists. */
-      digests: Record<string, string>;
-      /** Labels of the image under the release tag, when that tag exists. */
-      releaseLabels?: Record<string, string>;
-      /** What each digest the plan may serve, pin or float holds (`imagesOf`), keyed by digest. */
-      images?: Record<string, ImageFacts>;
-      /** HTTP requests the view took. */
-      requests: number;
-    }
-  | { status: "unavailable"; reason: string }
-  /** Nothing depends on the registry (an image that is built but not pushed, and no pin). */
-  | { status: "not read"; reason: string };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -135,7 +91,7 @@ const VERSION_LABEL = "org.opencontainers.image.version";
  * excluded) and its config (a single image: its os/architecture; both: the labels of the first platform
  * image). Every shape is checked before it is believed.
  */
-export async function imageFactsOf(
+async function imageFactsOf(
   client: RegistryClient,
   digest: string,
 ): Promise<{ platforms: string[]; labels: Record<string, string> } | undefined> {

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dockerCredentials } from "../inputs/docker-login";
-import { RegistryClient } from "../registry/client";
+import { registryClientFor } from "../registry/credentials";
 
 /**
  * A floating tag (`latest`, `v1`, `v1.4`, `demo`) as a resource of its own, pointed at an image that
@@ -42,8 +41,8 @@ export interface FloatingTagInputs {
    * already at the source), or the write is refused: a tag moved meanwhile is never moved back.
    */
   seenDigest?: pulumi.Input<string>;
-  /** Token-service hosts besides the registry's own that may receive the credentials (RegistryAccess.tokenRealmHosts). */
-  tokenRealmHosts?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Token-service hosts besides the registry's own that may receive the credentials (RegistryAccess.registryTokenHosts). */
+  registryTokenHosts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 interface TagProps {
@@ -55,7 +54,7 @@ interface TagProps {
   username?: string;
   password?: string;
   seenDigest?: string;
-  tokenRealmHosts?: string[];
+  registryTokenHosts?: string[];
 }
 
 interface TagOuts {
@@ -69,24 +68,29 @@ interface TagOuts {
   /** What the tag resolved to before this update, if it existed: the way back. */
   previousDigest: string;
   /** Kept so that a refresh may ask the same token service. */
-  tokenRealmHosts?: string[];
+  registryTokenHosts?: string[];
 }
 
-/** A client for the tag's repository: the configured login if given, else the docker login of this machine. */
+/**
+ * A client for the tag's repository, with the release's one credential rule: the configured login if
+ * given, else the docker login of this machine. State written before the setting was named
+ * registryTokenHosts kept it as tokenRealmHosts.
+ */
 function clientFor(
-  props: Pick<TagProps, "host" | "repository" | "insecure" | "tokenRealmHosts" | "username" | "password">,
+  props: Pick<TagProps, "host" | "repository" | "insecure" | "registryTokenHosts" | "username" | "password">,
 ) {
-  const credentials =
-    props.username && props.password
-      ? { username: props.username, password: props.password }
-      : dockerCredentials(props.host, process.env);
-  return new RegistryClient({
-    host: props.host,
-    repository: props.repository,
-    insecure: props.insecure,
-    ...(credentials ? { credentials } : {}),
-    ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
-  });
+  const registryTokenHosts =
+    props.registryTokenHosts ?? (props as { tokenRealmHosts?: string[] }).tokenRealmHosts ?? undefined;
+  return registryClientFor(
+    {
+      host: props.host,
+      repository: props.repository,
+      insecure: props.insecure,
+      ...(registryTokenHosts ? { registryTokenHosts } : {}),
+    },
+    props.username && props.password ? { username: props.username, password: props.password } : undefined,
+    process.env,
+  );
 }
 
 async function pointTag(props: TagProps): Promise<TagOuts> {
@@ -117,7 +121,7 @@ async function pointTag(props: TagProps): Promise<TagOuts> {
     insecure: props.insecure,
     digest,
     previousDigest,
-    ...(props.tokenRealmHosts ? { tokenRealmHosts: props.tokenRealmHosts } : {}),
+    ...(props.registryTokenHosts ? { registryTokenHosts: props.registryTokenHosts } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { RegistryLogin } from "../inputs/pulumi-config";
-import type { ImageRepository } from "../inputs/registry-location";
+import { type ImageRepository, qualify } from "../model/image-repository";
+import type { RegistryLogin } from "../model/registry";
 import type { FloatingTagPlan } from "../plan/floating-tag-moves";
 import type { BuildPlan, CandidatePlan, IndexPlan, ServedPlan } from "../plan/release-plan";
 import { FloatingTag } from "./floating-tag";
@@ -11,6 +11,8 @@ export interface ReleaseImageArgs {
   /** The release's own tag, fully qualified. */
   releaseTag: string;
   candidate: CandidatePlan;
+  /** The exact tags this run pushes, fully qualified. */
+  pushedTags: string[];
   builds: BuildPlan[];
   indexes: IndexPlan[];
   floatingTags: FloatingTagPlan[];
@@ -18,9 +20,9 @@ export interface ReleaseImageArgs {
   /** Plain HTTP to a registry off loopback (finsight:registryInsecure). */
   insecure: boolean;
   /** Token services besides the registry's own that may get the credentials (finsight:registryTokenHosts). */
-  tokenRealmHosts: string[];
+  registryTokenHosts: string[];
   /** The stack's registry credentials; without them the pushes and tag moves use the ambient docker login. */
-  login?: RegistryLogin;
+  login?: RegistryLogin<pulumi.Output<string>>;
 }
 
 /** `repo:tag@sha256:…` → `sha256:…` */
@@ -46,79 +48,29 @@ export class ReleaseImage extends pulumi.ComponentResource {
   public readonly tags: pulumi.Output<string[]>;
   /** Each managed floating tag and the digest it resolves to after this run. */
   public readonly floatingTags: pulumi.Output<Record<string, string>>;
+  /** The floating tags' URNs: whatever takes this as an input waits until every tag has moved. */
+  public readonly floatingTagUrns: pulumi.Output<string[]>;
 
   constructor(name: string, args: ReleaseImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("finsight:release:Image", name, {}, opts);
-    const { login, repository } = args;
-    const images = new Map<string, dockerbuild.Image>();
-    for (const { name: buildName, ...build } of args.builds) {
-      const image = new dockerbuild.Image(
-        buildName,
-        { ...build, ...(login ? { registries: [login] } : {}) },
-        { parent: this, retainOnDelete: true }, // never delete pushed tags (see class comment)
-      );
-      images.set(buildName, image);
-    }
-    const imageNamed = (build: string) => {
-      const image = images.get(build);
-      if (!image) throw new Error(`${build} is not among the planned builds`);
-      return image;
-    };
-    const indexes = args.indexes.map(
-      (index) =>
-        new dockerbuild.Index(
-          index.name,
-          {
-            tag: index.tag,
-            sources: index.sources.map((source) => imageNamed(source).ref),
-            push: index.push,
-            ...(login ? { registry: login } : {}),
-          },
-          { parent: this, retainOnDelete: true }, // deleting an Index would delete its tag
-        ),
-    );
-
-    let candidateDigest: pulumi.Output<string> = pulumi.output("");
-    if (args.candidate.source === "registry") candidateDigest = pulumi.output(args.candidate.digest);
-    else if (args.builds.length > 0) {
-      const releaseIndex = indexes.find((_, i) => args.indexes[i].tag === args.releaseTag);
-      candidateDigest = releaseIndex ? releaseIndex.ref.apply(digestOf) : imageNamed(args.builds[0].name).digest;
-    }
-
-    const floating = args.floatingTags.map(
-      (tag) =>
-        new FloatingTag(
-          tag.name,
-          {
-            host: repository.host,
-            repository: repository.path,
-            tag: tag.tag,
-            source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
-            insecure: args.insecure,
-            tokenRealmHosts: args.tokenRealmHosts,
-            ...(tag.seen !== undefined ? { seenDigest: tag.seen } : {}),
-            ...(login ? { username: login.username, password: login.password } : {}),
-          },
-          { parent: this, dependsOn: [...images.values(), ...indexes] },
-        ),
-    );
+    const { repository } = args;
+    const built = declareBuilds(this, args);
+    const candidateDigest = candidateDigestOf(args.candidate, built);
+    const floating = declareFloatingTags(this, args, candidateDigest, [
+      ...built.images.values(),
+      ...built.indexes.values(),
+    ]);
 
     this.candidateRef = candidateDigest.apply((digest) => (digest ? `${args.releaseTag}@${digest}` : ""));
     const served = args.served;
-    const servedRef =
+    this.servedRef =
       served.kind === "candidate"
         ? this.candidateRef
         : pulumi.output(served.kind === "image" ? served.ref : (served.ref ?? ""));
-    // The served ref waits for every floating tag (through their URNs, known in a preview): a tag write
-    // that fails stops FINSIGHT_BACKEND_IMAGE moving too, so an interrupted promotion or rollback never
-    // serves a release its tags do not name, and the next `pulumi up` completes both (promise 7).
-    this.servedRef = pulumi.all([servedRef, ...floating.map((tag) => tag.urn)]).apply(([ref]) => ref);
+    // Known in a preview; it carries every floating tag as a dependency (promise 7, see index.ts).
+    this.floatingTagUrns = pulumi.all(floating.map((tag) => tag.urn));
     this.servedDigest = this.servedRef.apply(digestOf);
-    this.tags = pulumi.output([
-      ...args.builds.flatMap((build) => (args.indexes.length > 0 ? [] : build.tags)),
-      ...args.indexes.map((index) => index.tag),
-      ...args.floatingTags.map((tag) => `${repository.name}:${tag.tag}`),
-    ]);
+    this.tags = pulumi.output([...args.pushedTags, ...args.floatingTags.map((tag) => qualify(repository, tag.tag))]);
     this.floatingTags = pulumi
       .all(floating.map((tag) => tag.digest))
       .apply((digests) => Object.fromEntries(args.floatingTags.map((tag, i) => [tag.tag, digests[i]])));
@@ -130,4 +82,80 @@ export class ReleaseImage extends pulumi.ComponentResource {
       floatingTags: this.floatingTags,
     });
   }
+}
+
+interface Built {
+  images: Map<string, dockerbuild.Image>;
+  indexes: Map<string, dockerbuild.Index>;
+}
+
+/** The planned builds and the indexes that join them, by their plan names. */
+function declareBuilds(parent: pulumi.Resource, args: ReleaseImageArgs): Built {
+  const { login } = args;
+  const images = new Map<string, dockerbuild.Image>();
+  for (const { name: buildName, ...build } of args.builds) {
+    const image = new dockerbuild.Image(
+      buildName,
+      { ...build, ...(login ? { registries: [login] } : {}) },
+      { parent, retainOnDelete: true }, // never delete pushed tags (see class comment)
+    );
+    images.set(buildName, image);
+  }
+  const indexes = new Map<string, dockerbuild.Index>();
+  for (const index of args.indexes) {
+    const declared = new dockerbuild.Index(
+      index.name,
+      {
+        tag: index.tag,
+        sources: index.sources.map((source) => named(images, source, "builds").ref),
+        push: index.push,
+        ...(login ? { registry: login } : {}),
+      },
+      { parent, retainOnDelete: true }, // deleting an Index would delete its tag
+    );
+    indexes.set(index.name, declared);
+  }
+  return { images, indexes };
+}
+
+function named<T>(resources: Map<string, T>, name: string, kind: string): T {
+  const found = resources.get(name);
+  if (!found) throw new Error(`${name} is not among the planned ${kind}`);
+  return found;
+}
+
+/** The candidate's digest, from where the plan says it is: the registry, the release's Index, or its one Image. */
+function candidateDigestOf(candidate: CandidatePlan, built: Built): pulumi.Output<string> {
+  if (candidate.source === "registry") return pulumi.output(candidate.digest);
+  if (candidate.source === "unknown") return pulumi.output("");
+  return "index" in candidate.digestOf
+    ? named(built.indexes, candidate.digestOf.index, "indexes").ref.apply(digestOf)
+    : named(built.images, candidate.digestOf.image, "builds").digest;
+}
+
+/** One FloatingTag per planned floating tag, written only after every build and index is pushed. */
+function declareFloatingTags(
+  parent: pulumi.Resource,
+  args: ReleaseImageArgs,
+  candidateDigest: pulumi.Output<string>,
+  pushes: pulumi.Resource[],
+): FloatingTag[] {
+  const { login, repository } = args;
+  return args.floatingTags.map(
+    (tag) =>
+      new FloatingTag(
+        tag.name,
+        {
+          host: repository.host,
+          repository: repository.path,
+          tag: tag.tag,
+          source: tag.target.kind === "release" ? candidateDigest : tag.target.reference,
+          insecure: args.insecure,
+          registryTokenHosts: args.registryTokenHosts,
+          ...(tag.seen !== undefined ? { seenDigest: tag.seen } : {}),
+          ...(login ? { username: login.username, password: login.password } : {}),
+        },
+        { parent, dependsOn: pushes },
+      ),
+  );
 }

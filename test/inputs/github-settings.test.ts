@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
-import { type GitHubSettings, parseGitHubSettings } from "../../src/inputs/github-settings";
+import { parseGitHubSettings } from "../../src/inputs/github-settings";
+import { ReleaseConfigError } from "../../src/model/errors";
+import type { GitHubSettings } from "../../src/model/github-settings";
 
 const base = { owner: "acme", repository: "finsight" };
 /** finsight:github as Pulumi hands it to the program: JSON text. */

@@ -1,16 +1,27 @@
 import assert from "node:assert/strict";
+import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
-import { parseSettings, type ReleaseSettings } from "../../src/inputs/settings";
+import { parseSettings } from "../../src/inputs/settings";
+import { readStackConfig } from "../../src/inputs/stack-files";
+import { ReleaseConfigError } from "../../src/model/errors";
+import type { ReleaseSettings } from "../../src/model/settings";
+import type { ReleaseEnvironment } from "../../src/model/source-facts";
 import { digest, stackConfig } from "../support/plan-fixtures";
 
 /** prod's shipped config with overrides, parsed; secretKeys are keys set with --secret (their values absent). */
-const parse = (overrides: Record<string, string | undefined>, secretKeys: string[] = []) =>
-  parseSettings(stackConfig("prod", overrides, { secretKeys }), "prod");
+const parse = (
+  overrides: Record<string, string | undefined>,
+  secretKeys: string[] = [],
+  env: ReleaseEnvironment = {},
+) => parseSettings(stackConfig("prod", overrides, { secretKeys }), "prod", env);
 
-function problemsOf(overrides: Record<string, string | undefined>, secretKeys: string[] = []): readonly string[] {
+function problemsOf(
+  overrides: Record<string, string | undefined>,
+  secretKeys: string[] = [],
+  env: ReleaseEnvironment = {},
+): readonly string[] {
   try {
-    parse(overrides, secretKeys);
+    parse(overrides, secretKeys, env);
   } catch (error) {
     assert.ok(error instanceof ReleaseConfigError, `a ReleaseConfigError, got ${error}`);
     assert.equal(error.message, error.problems.join("\n"));
@@ -21,7 +32,8 @@ function problemsOf(overrides: Record<string, string | undefined>, secretKeys: s
 
 describe("parseSettings: the shipped stacks", () => {
   it("prod parses to the values a release uses", () => {
-    const settings = parseSettings(stackConfig("prod", {}, { github: true }), "prod");
+    // The shipped stack file itself, as `pulumi up` reads it (Pulumi.yaml's defaults, then Pulumi.prod.yaml).
+    const settings = parseSettings(readStackConfig(path.resolve(__dirname, "../.."), "prod"), "prod");
     assert.deepEqual(
       {
         variant: settings.variant,
@@ -29,9 +41,9 @@ describe("parseSettings: the shipped stacks", () => {
         platforms: settings.platforms,
         cache: settings.cache,
         push: settings.push,
-        promote: settings.promote,
+        intent: settings.intent,
         buildOnPreview: settings.buildOnPreview,
-        tokenHosts: settings.registryTokenHosts,
+        registryTokenHosts: settings.registryTokenHosts,
         environment: settings.github?.environment,
         teams: settings.github?.teams,
       },
@@ -41,9 +53,9 @@ describe("parseSettings: the shipped stacks", () => {
         platforms: ["linux/amd64"],
         cache: { type: "registry" },
         push: true,
-        promote: true,
+        intent: { kind: "release" },
         buildOnPreview: false,
-        tokenHosts: [],
+        registryTokenHosts: [],
         environment: "prod",
         teams: [{ name: "release-managers" }],
       },
@@ -57,6 +69,7 @@ describe("parseSettings: accepted values, normalised", () => {
     name: string;
     overrides: Record<string, string>;
     secretKeys?: string[];
+    env?: ReleaseEnvironment;
     pick: (settings: ReleaseSettings) => unknown;
     expected: unknown;
   }[] = [
@@ -73,10 +86,18 @@ describe("parseSettings: accepted values, normalised", () => {
       expected: [{ host: "localhost:5000", namespace: "" }, "localhost:5000/finsight-backend"],
     },
     {
-      name: "a promoteDigest of sha256 and 64 hex digits",
-      overrides: { "finsight:promoteDigest": digest("ab") },
-      pick: (s) => s.promoteDigest,
-      expected: digest("ab"),
+      name: "FINSIGHT_PROMOTE_DIGEST of sha256 and 64 hex digits: a promotion of exactly that digest",
+      overrides: {},
+      env: { FINSIGHT_PROMOTE_DIGEST: digest("ab") },
+      pick: (s) => s.intent,
+      expected: { kind: "promotion", digest: digest("ab") },
+    },
+    {
+      name: "FINSIGHT_PHASE=candidate: a candidate run",
+      overrides: {},
+      env: { FINSIGHT_PHASE: "candidate" },
+      pick: (s) => s.intent,
+      expected: { kind: "candidate" },
     },
     {
       name: "token hosts lowercased, with a port; a single host needs no JSON",
@@ -99,8 +120,8 @@ describe("parseSettings: accepted values, normalised", () => {
     {
       name: "a pin with v, canonical",
       overrides: { "finsight:pin": "v1.3.2" },
-      pick: (s) => s.pin,
-      expected: "1.3.2",
+      pick: (s) => s.intent,
+      expected: { kind: "rollback", pin: "1.3.2" },
     },
     {
       name: "username with its secret password",
@@ -111,12 +132,18 @@ describe("parseSettings: accepted values, normalised", () => {
     },
   ];
   for (const c of cases) {
-    it(c.name, () => assert.deepEqual(c.pick(parse(c.overrides, c.secretKeys)), c.expected));
+    it(c.name, () => assert.deepEqual(c.pick(parse(c.overrides, c.secretKeys, c.env)), c.expected));
   }
 });
 
 describe("parseSettings: refusals, every problem of a run at once", () => {
-  const cases: { name: string; overrides: Record<string, string>; secretKeys?: string[]; problems: RegExp[] }[] = [
+  const cases: {
+    name: string;
+    overrides: Record<string, string>;
+    secretKeys?: string[];
+    env?: ReleaseEnvironment;
+    problems: RegExp[];
+  }[] = [
     {
       name: "a misspelt key suggests the key it meant",
       overrides: { "finsight:verison": "1.4.0" },
@@ -176,21 +203,34 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
       ],
     },
     {
-      name: "promote is not a boolean",
-      overrides: { "finsight:promote": "yes" },
-      problems: [/^finsight:promote must be true or false, got "yes"$/],
-    },
-    {
-      name: "promoteDigest too short",
-      overrides: { "finsight:promoteDigest": "sha256:abc" },
+      name: "a phase that is not release or candidate",
+      overrides: {},
+      env: { FINSIGHT_PHASE: "promote" },
       problems: [
-        /^finsight:promoteDigest must be the candidate's digest, sha256: and 64 hex digits, got "sha256:abc"$/,
+        /^FINSIGHT_PHASE must be "release" .* or "candidate" .*, got "promote": a promotion is asked with FINSIGHT_PROMOTE_DIGEST=/,
       ],
     },
     {
-      name: "promoteDigest in upper case",
-      overrides: { "finsight:promoteDigest": `sha256:${"AB".repeat(32)}` },
-      problems: [/^finsight:promoteDigest must be the candidate's digest/],
+      name: "a per-run value left in the stack file (pulumi up -c saves it): the command that removes it",
+      overrides: { "finsight:promoteDigest": digest("ab"), "finsight:promote": "false" },
+      problems: [
+        /^finsight:promoteDigest is not configuration any more, got "sha256:a?b.*Remove it with `pulumi config rm finsight:promoteDigest` \(add --stack <stack>\), and give it for the one run as FINSIGHT_PROMOTE_DIGEST=/,
+        /^finsight:promote is not configuration any more, got "false".*`pulumi config rm finsight:promote`.*FINSIGHT_PHASE=candidate/,
+      ],
+    },
+    {
+      name: "FINSIGHT_PROMOTE_DIGEST too short",
+      overrides: {},
+      env: { FINSIGHT_PROMOTE_DIGEST: "sha256:abc" },
+      problems: [
+        /^FINSIGHT_PROMOTE_DIGEST must be the candidate's digest, sha256: and 64 hex digits, got "sha256:abc"$/,
+      ],
+    },
+    {
+      name: "FINSIGHT_PROMOTE_DIGEST in upper case",
+      overrides: {},
+      env: { FINSIGHT_PROMOTE_DIGEST: `sha256:${"AB".repeat(32)}` },
+      problems: [/^FINSIGHT_PROMOTE_DIGEST must be the candidate's digest/],
     },
     {
       name: "a token host with a scheme",
@@ -203,19 +243,22 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
       problems: [/^finsight:registryTokenHosts must be .*, got "auth\.example\.com\/token"$/],
     },
     {
-      name: "a pin with promote=false: a rollback is not a candidate",
-      overrides: { "finsight:pin": "1.3.2", "finsight:promote": "false" },
-      problems: [/^finsight:promote must be true while finsight:pin is set, got false: /],
+      name: "a pin in a candidate run: a rollback is not a candidate",
+      overrides: { "finsight:pin": "1.3.2" },
+      env: { FINSIGHT_PHASE: "candidate" },
+      problems: [/^FINSIGHT_PHASE must be unset while finsight:pin is set, got "candidate": /],
     },
     {
-      name: "a pin with a promoteDigest: one of them would be ignored",
-      overrides: { "finsight:pin": "1.3.2", "finsight:promoteDigest": `sha256:${"a".repeat(64)}` },
-      problems: [/^finsight:promoteDigest must be unset while finsight:pin is set, got sha256:a{64}: /],
+      name: "a pin with a verified digest: one of them would be ignored",
+      overrides: { "finsight:pin": "1.3.2" },
+      env: { FINSIGHT_PROMOTE_DIGEST: `sha256:${"a".repeat(64)}` },
+      problems: [/^FINSIGHT_PROMOTE_DIGEST must be unset while finsight:pin is set, got sha256:a{64}: /],
     },
     {
-      name: "a promoteDigest with push=false: no registry to check it against",
-      overrides: { "finsight:push": "false", "finsight:promoteDigest": `sha256:${"b".repeat(64)}` },
-      problems: [/^finsight:promoteDigest must be unset when finsight:push is false, got sha256:b{64}: /],
+      name: "a verified digest with push=false: no registry to check it against",
+      overrides: { "finsight:push": "false" },
+      env: { FINSIGHT_PROMOTE_DIGEST: `sha256:${"b".repeat(64)}` },
+      problems: [/^FINSIGHT_PROMOTE_DIGEST must be unset when finsight:push is false, got sha256:b{64}: /],
     },
     {
       name: "a Dockerfile outside the build context (its content would escape the label and the clean-tree check)",
@@ -235,7 +278,7 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const problems = problemsOf(c.overrides, c.secretKeys);
+      const problems = problemsOf(c.overrides, c.secretKeys, c.env);
       assert.equal(problems.length, c.problems.length, problems.join("\n"));
       for (const [index, problem] of c.problems.entries()) assert.match(problems[index], problem);
     });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CacheSettings } from "../../src/inputs/settings";
+import type { CacheSettings } from "../../src/model/settings";
 import { type CachePlan, type CacheScope, planCache } from "../../src/plan/cache";
 
 const REPOSITORY = "ghcr.io/acme/finsight-backend";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { SourceFacts } from "../../src/inputs/source-facts";
+import type { SourceFacts } from "../../src/model/source-facts";
 import { planImageInputs } from "../../src/plan/image-inputs";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
 import { resolveVersion } from "../../src/plan/version";

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlanInputs } from "../../src/inputs/release-inputs";
+import type { PlanInputs } from "../../src/model/plan-inputs";
+import type { ImageFacts } from "../../src/model/registry";
 import { planImageInputs } from "../../src/plan/image-inputs";
 import { releaseTargets } from "../../src/plan/targets";
-import type { ImageFacts } from "../../src/registry/view";
 import { digest, floatingTargets, plan, planInputs, REPOSITORY, readView } from "../support/plan-fixtures";
 
 const q = (tag: string) => `${REPOSITORY}:${tag}`;
@@ -75,7 +75,8 @@ describe("promise 2: every digest that is served, pinned or floated holds every 
 
   it("a promotion of an index missing linux/arm64 is refused, naming the platform", () => {
     const inputs = planInputs({
-      config: { ...twoPlatforms, "finsight:version": "2.1.0", "finsight:promoteDigest": amd64Only },
+      config: { ...twoPlatforms, "finsight:version": "2.1.0" },
+      env: { FINSIGHT_PROMOTE_DIGEST: amd64Only },
     });
     assert.throws(() => plan(inputs, readView(registry, { releaseLabels: labelsOf(inputs), images })), {
       name: "ReleaseConfigError",

@@ -1,20 +1,30 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parsePin } from "../../src/inputs/settings";
+import { parsedVersion } from "../../src/model/version-text";
 import { planFloatingTags } from "../../src/plan/floating-tag-moves";
-import { pinnedRelease } from "../../src/plan/pin";
+import { confirmPin } from "../../src/plan/pin";
 import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal } from "../../src/plan/release-guards";
 import { releasedVersions } from "../../src/plan/released-versions";
-import { DEFAULT_TAG_TEMPLATES, planTags } from "../../src/plan/tags";
+import {
+  DEFAULT_TAG_TEMPLATES,
+  parseTagTemplates,
+  planTags,
+  type VersionTemplate,
+  versionTemplateOf,
+} from "../../src/plan/tags";
 import { resolveVersion } from "../../src/plan/version";
 
+const VERSION_TEMPLATE = versionTemplateOf(parseTagTemplates(["v{{version}}"])) as VersionTemplate;
 const registryOf = (...versions: string[]) =>
   releasedVersions(
     versions.map((v) => `v${v}`),
-    "v{{version}}",
+    VERSION_TEMPLATE,
   );
 const tagsFor = (version: string, templates = DEFAULT_TAG_TEMPLATES.full) =>
-  planTags(templates, { version: resolveVersion({ configured: { text: version, from: "config" }, env: {} }) });
+  planTags(parseTagTemplates(templates), {
+    version: resolveVersion({ configured: { text: version, from: "config" }, env: {} }),
+  });
 
 /** Where each floating tag points after releasing `version` onto a registry holding `existing`. */
 function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMPLATES.full): Record<string, string> {
@@ -23,7 +33,7 @@ function moves(version: string, existing: string[], templates = DEFAULT_TAG_TEMP
   );
   const planned = planFloatingTags({
     baseName: "finsight-backend-full",
-    mode: { kind: "promote", version },
+    mode: { kind: "promote", version: parsedVersion(version) },
     tags: tagsFor(version, templates),
     released: registryOf(...existing),
     digests,
@@ -91,7 +101,7 @@ describe("floating tags follow the registry, not the event", () => {
   it("a tag that should stay but is not in the registry is not managed at all", () => {
     const planned = planFloatingTags({
       baseName: "b",
-      mode: { kind: "promote", version: "1.9.1" },
+      mode: { kind: "promote", version: parsedVersion("1.9.1") },
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: {},
@@ -106,7 +116,7 @@ describe("floating tags follow the registry, not the event", () => {
   it("says why a tag stays", () => {
     const [, , latest] = planFloatingTags({
       baseName: "finsight-backend-full",
-      mode: { kind: "promote", version: "1.9.1" },
+      mode: { kind: "promote", version: parsedVersion("1.9.1") },
       tags: tagsFor("1.9.1"),
       released: registryOf("1.9.0", "2.0.1"),
       digests: { latest: "sha256:aaa" },
@@ -159,12 +169,12 @@ describe("downgrades are refused unless allowed on purpose", () => {
   ];
   for (const { version, existing, refused } of cases) {
     it(`${version} after ${existing.join(", ") || "nothing"}: ${refused ? "refused" : "accepted"}`, () => {
-      const refusal = downgradeRefusal(version, registryOf(...existing), false);
+      const refusal = downgradeRefusal(parsedVersion(version), registryOf(...existing), false);
       if (refused) {
         assert.ok(refusal);
         assert.match(refusal.message, refused);
         assert.match(refusal.message, /set finsight:allowDowngrade to true on purpose$/);
-        assert.equal(downgradeRefusal(version, registryOf(...existing), true), undefined);
+        assert.equal(downgradeRefusal(parsedVersion(version), registryOf(...existing), true), undefined);
       } else {
         assert.equal(refusal, undefined);
       }
@@ -230,12 +240,12 @@ describe("pins", () => {
   it("a version that was never released lists the closest released ones", () => {
     assert.throws(
       () =>
-        pinnedRelease(
+        confirmPin(
           pinOf("1.3.3"),
           registryOf("1.2.0", "1.3.1", "1.3.2", "1.4.0"),
           {},
           "ghcr.io/acme/finsight-backend",
-          "v{{version}}",
+          VERSION_TEMPLATE,
         ),
       {
         name: "ReleaseConfigError",
@@ -245,15 +255,15 @@ describe("pins", () => {
     );
   });
   it("an empty registry says so", () => {
-    assert.throws(() => pinnedRelease(pinOf("1.0.0"), [], {}, "r", "v{{version}}"), /No released version was found$/);
+    assert.throws(() => confirmPin(pinOf("1.0.0"), [], {}, "r", VERSION_TEMPLATE), /No released version was found$/);
   });
   it("a released pin carries the digest the registry gave its tag", () => {
-    const pin = pinnedRelease(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", "v{{version}}");
+    const pin = confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), { "v1.3.2": "sha256:good" }, "r", VERSION_TEMPLATE);
     assert.equal(pin.digest, "sha256:good");
   });
   it("a tag listed but not readable is refused rather than served without a digest", () => {
     assert.throws(
-      () => pinnedRelease(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", "v{{version}}"),
+      () => confirmPin(pinOf("1.3.2"), registryOf("1.3.2"), {}, "r", VERSION_TEMPLATE),
       /the registry lists r:v1\.3\.2 but its manifest could not be read/,
     );
   });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlanInputs } from "../../src/inputs/release-inputs";
+import type { PlanInputs } from "../../src/model/plan-inputs";
+import type { RegistryView } from "../../src/model/registry";
 import { planImageInputs } from "../../src/plan/image-inputs";
 import { BUILD_INPUTS_LABEL } from "../../src/plan/release-guards";
 import type { ReleasePlan } from "../../src/plan/release-plan";
 import { releaseTargets } from "../../src/plan/targets";
-import type { RegistryView } from "../../src/registry/view";
 import {
   CLEAN_SOURCE,
   digest,
@@ -34,7 +34,7 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
   it("first release: builds once, pushes the exact tag, every floating tag follows the build", () => {
     const released = plan(planInputs({ github: true }), readView());
     assert.equal(released.phase, "release");
-    assert.deepEqual(released.candidate, { source: "build" });
+    assert.deepEqual(released.candidate, { source: "build", digestOf: { image: "finsight-backend-full" } });
     assert.equal(released.releaseTag, q("v1.4.0"));
     assert.deepEqual(released.pushedTags, [q("v1.4.0")]);
     assert.deepEqual(
@@ -99,9 +99,9 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       ),
     }));
 
-  describe("promote=false: a candidate pushes its exact tags and moves nothing users deploy", () => {
+  describe("FINSIGHT_PHASE=candidate: a candidate pushes its exact tags and moves nothing users deploy", () => {
     const candidate = (view: Parameters<typeof plan>[1]) =>
-      plan(planInputs({ github: true, config: { "finsight:promote": "false" } }), view);
+      plan(planInputs({ github: true, env: { FINSIGHT_PHASE: "candidate" } }), view);
 
     it("builds, holds every existing floating tag at its digest, leaves missing ones unmanaged", () => {
       const latest = digest("3d");
@@ -135,9 +135,9 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
     });
   });
 
-  describe("promote=true after a candidate run", () => {
-    const promoting = (config: InputsOptions["config"], digests: Record<string, string>, labelled = true) => {
-      const inputs = planInputs({ config });
+  describe("a promotion after a candidate run", () => {
+    const promoting = (env: InputsOptions["env"], digests: Record<string, string>, labelled = true) => {
+      const inputs = planInputs({ ...(env ? { env } : {}) });
       return plan(inputs, readView(digests, labelled ? { releaseLabels: ownLabels(inputs) } : {}));
     };
 
@@ -146,51 +146,53 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       assert.deepEqual([planned.phase, planned.builds.length], ["promote", 0]);
     });
 
-    it("promoteDigest equal to the candidate's digest: promotes it", () => {
-      const planned = promoting({ "finsight:promoteDigest": CANDIDATE }, { ...promoted130, "v1.4.0": CANDIDATE });
+    it("FINSIGHT_PROMOTE_DIGEST equal to the candidate's digest: promotes it", () => {
+      const planned = promoting({ FINSIGHT_PROMOTE_DIGEST: CANDIDATE }, { ...promoted130, "v1.4.0": CANDIDATE });
       assert.equal(planned.phase, "promote");
       assert.deepEqual(floatingTargets(planned), { "v1.4": CANDIDATE, v1: CANDIDATE, latest: CANDIDATE });
     });
 
     const refused: {
       name: string;
-      config: Record<string, string>;
+      env: Record<string, string>;
       digests: Record<string, string>;
       message: RegExp;
     }[] = [
       {
-        name: "promoteDigest differs from the registry's",
-        config: { "finsight:promoteDigest": OTHER },
+        name: "the verified digest differs from the registry's",
+        env: { FINSIGHT_PROMOTE_DIGEST: OTHER },
         digests: { "v1.4.0": CANDIDATE },
         message: new RegExp(
-          `^finsight:promoteDigest must be the digest of ${q("v1.4.0")}, got ${OTHER}, but the registry has ${CANDIDATE}`,
+          `^FINSIGHT_PROMOTE_DIGEST must be the digest of ${q("v1.4.0")}, got ${OTHER}, but the registry has ${CANDIDATE}`,
         ),
       },
       {
         name: "the candidate is not in the registry",
-        config: { "finsight:promoteDigest": CANDIDATE },
+        env: { FINSIGHT_PROMOTE_DIGEST: CANDIDATE },
         digests: promoted130,
         message: new RegExp(
-          `^finsight:promoteDigest ${CANDIDATE}: the candidate ${q("v1.4.0")} is not in the registry, so there is nothing verified to promote`,
+          `^FINSIGHT_PROMOTE_DIGEST ${CANDIDATE}: the candidate ${q("v1.4.0")} is not in the registry, so there is nothing verified to promote`,
         ),
       },
       {
-        name: "promoteDigest with promote=false",
-        config: { "finsight:promoteDigest": CANDIDATE, "finsight:promote": "false" },
+        name: "a verified digest in a candidate run",
+        env: { FINSIGHT_PROMOTE_DIGEST: CANDIDATE, FINSIGHT_PHASE: "candidate" },
         digests: { "v1.4.0": CANDIDATE },
-        message: new RegExp(`^finsight:promoteDigest must be unset when finsight:promote is false, got ${CANDIDATE}`),
+        message: new RegExp(
+          `^FINSIGHT_PROMOTE_DIGEST must be unset when FINSIGHT_PHASE is "candidate", got ${CANDIDATE}`,
+        ),
       },
     ];
     for (const c of refused) {
       it(`refuses: ${c.name}`, () =>
-        assert.throws(() => promoting(c.config, c.digests, "v1.4.0" in c.digests), {
+        assert.throws(() => promoting(c.env, c.digests, "v1.4.0" in c.digests), {
           name: "ReleaseConfigError",
           message: c.message,
         }));
     }
 
     it("a preview without the registry defers the digest check to pulumi up and builds nothing", () => {
-      const planned = plan(planInputs({ preview: true, config: { "finsight:promoteDigest": CANDIDATE } }), {
+      const planned = plan(planInputs({ preview: true, env: { FINSIGHT_PROMOTE_DIGEST: CANDIDATE } }), {
         status: "unavailable",
         reason: "connect ECONNREFUSED 127.0.0.1:443",
       });
@@ -208,7 +210,7 @@ describe("planRelease: which phase a run is, and what it builds, pushes and serv
       assert.equal(planned.phase, "rollback");
       assert.equal(planned.version.source, "pin");
       assert.deepEqual([planned.builds, planned.pushedTags, planned.indexes], [[], [], []]);
-      assert.deepEqual(planned.pin?.digest, OLD);
+      assert.deepEqual(planned.pin && "digest" in planned.pin ? planned.pin.digest : undefined, OLD);
       assert.deepEqual(floatingTargets(planned), { "v1.3": OLD, v1: OLD, latest: OLD });
       assert.deepEqual(planned.served, { kind: "image", ref: `${q("v1.3.0")}@${OLD}`, version: "1.3.0" });
       assert.equal(planned.github?.variables.FINSIGHT_VERSION, "1.3.0");

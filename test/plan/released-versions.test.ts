@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { closestReleased, releasedVersions, tagForVersion, versionTemplateOf } from "../../src/plan/released-versions";
+import { closestReleased, releasedVersions } from "../../src/plan/released-versions";
+import { parseTagTemplates, tagForVersion, type VersionTemplate, versionTemplateOf } from "../../src/plan/tags";
+
+/** A template that names the version alone, parsed as the planner parses finsight:tags. */
+const versionTemplate = (text: string) => versionTemplateOf(parseTagTemplates([text])) as VersionTemplate;
 
 describe("released versions, read back from registry tags", () => {
   const tags = [
@@ -21,7 +25,7 @@ describe("released versions, read back from registry tags", () => {
 
   it("keeps the tags that read back as versions through the template, lowest first", () => {
     assert.deepEqual(
-      releasedVersions(tags, "v{{version}}").map((r) => [r.version, r.tag, r.stable]),
+      releasedVersions(tags, versionTemplate("v{{version}}")).map((r) => [r.version, r.tag, r.stable]),
       [
         ["1.3.1", "v1.3.1", true],
         ["1.3.2", "v1.3.2", true],
@@ -34,7 +38,7 @@ describe("released versions, read back from registry tags", () => {
 
   it("reads the demo variant's own template only", () => {
     assert.deepEqual(
-      releasedVersions(tags, "demo-v{{version}}").map((r) => r.version),
+      releasedVersions(tags, versionTemplate("demo-v{{version}}")).map((r) => r.version),
       ["9.9.9"],
     );
   });
@@ -47,21 +51,20 @@ describe("released versions, read back from registry tags", () => {
       [["sha-{{sha}}"], undefined],
     ];
     for (const [templates, expected] of cases)
-      assert.equal(versionTemplateOf(templates), expected, templates.join(" "));
+      assert.equal(versionTemplateOf(parseTagTemplates(templates))?.text, expected, templates.join(" "));
   });
 
   it("renders a version through the template, build metadata with _", () => {
-    assert.equal(tagForVersion("v{{version}}", "1.4.0+build.7"), "v1.4.0_build.7");
-    assert.equal(tagForVersion("demo-v{{ version }}", "1.3.2"), "demo-v1.3.2");
+    assert.equal(tagForVersion(versionTemplate("v{{version}}"), "1.4.0+build.7"), "v1.4.0_build.7");
+    assert.equal(tagForVersion(versionTemplate("demo-v{{ version }}"), "1.3.2"), "demo-v1.3.2");
   });
 });
 
 describe("closest released versions (for a pin that does not exist)", () => {
-  const released = ["1.2.0", "1.3.0", "1.3.1", "1.4.0", "2.0.0"].map((version) => ({
-    version,
-    tag: `v${version}`,
-    stable: true,
-  }));
+  const released = releasedVersions(
+    ["1.2.0", "1.3.0", "1.3.1", "1.4.0", "2.0.0"].map((version) => `v${version}`),
+    versionTemplate("v{{version}}"),
+  );
   const cases: [string, string[]][] = [
     ["1.3.2", ["1.3.1", "1.3.0", "1.4.0", "1.2.0", "2.0.0"]],
     ["2.1.0", ["2.0.0", "1.4.0", "1.3.1", "1.3.0", "1.2.0"]],

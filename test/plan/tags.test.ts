@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_TAG_TEMPLATES, planTags, type TagFacts } from "../../src/plan/tags";
+import { DEFAULT_TAG_TEMPLATES, parseTagTemplates, planTags, type TagFacts } from "../../src/plan/tags";
 import { resolveVersion } from "../../src/plan/version";
 
 const facts = (version: string, extra: Partial<TagFacts> = {}): TagFacts => ({
@@ -53,7 +53,7 @@ describe("planTags with the shipped defaults", () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const plan = planTags(DEFAULT_TAG_TEMPLATES[c.variant], facts(c.version));
+      const plan = planTags(parseTagTemplates(DEFAULT_TAG_TEMPLATES[c.variant]), facts(c.version));
       assert.deepEqual(plan.exact, c.exact);
       assert.deepEqual(plan.floating, c.floating);
       assert.equal(plan.changesEveryRun, false);
@@ -61,7 +61,7 @@ describe("planTags with the shipped defaults", () => {
   }
 
   it("says why a prerelease skips floating tags", () => {
-    const plan = planTags(DEFAULT_TAG_TEMPLATES.full, facts("1.5.0-rc.1"));
+    const plan = planTags(parseTagTemplates(DEFAULT_TAG_TEMPLATES.full), facts("1.5.0-rc.1"));
     assert.deepEqual(
       plan.skipped.map((s) => s.template),
       ["v{{major}}.{{minor}}", "v{{major}}", "latest"],
@@ -111,7 +111,7 @@ describe("planTags with templates", () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const plan = planTags(c.templates, facts("1.4.0", c.extra));
+      const plan = planTags(parseTagTemplates(c.templates), facts("1.4.0", c.extra));
       assert.deepEqual(plan.exact, c.exact);
       assert.deepEqual(plan.floating, c.floating);
       assert.equal(plan.changesEveryRun, c.everyRun ?? false);
@@ -145,7 +145,7 @@ describe("planTags with templates", () => {
   ];
   for (const c of bad) {
     it(`refuses: ${c.name}`, () =>
-      assert.throws(() => planTags(c.templates, facts("1.4.0", c.extra)), {
+      assert.throws(() => planTags(parseTagTemplates(c.templates), facts("1.4.0", c.extra)), {
         name: "ReleaseConfigError",
         message: c.message,
       }));

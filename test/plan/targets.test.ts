@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ReleaseConfigError } from "../../src/errors";
+import { ReleaseConfigError } from "../../src/model/errors";
 import { releaseTargets } from "../../src/plan/targets";
 import type { VersionSource } from "../../src/plan/version";
 import { type InputsOptions, planInputs } from "../support/plan-fixtures";
@@ -81,7 +81,7 @@ describe("releaseTargets: tags and pin", () => {
   it("demo: its own version template and tags", () => {
     const targets = releaseTargets(planInputs({ stack: "demo" }));
     assert.deepEqual(
-      [targets.versionTemplate, targets.tags.exact, targets.tags.floating],
+      [targets.versionTemplate?.text, targets.tags.exact, targets.tags.floating],
       ["demo-v{{version}}", ["demo-v1.4.0"], ["demo"]],
     );
   });
@@ -183,7 +183,7 @@ describe("releaseTargets: what the registry is asked", () => {
   });
 
   it("a candidate run also reads the latest stable releases, to name the one users are on", () => {
-    const questions = releaseTargets(planInputs({ config: { "finsight:promote": "false" } })).questions;
+    const questions = releaseTargets(planInputs({ env: { FINSIGHT_PHASE: "candidate" } })).questions;
     const listed = ["v1.0.0", "v1.1.0", "v1.2.0-rc.1", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2", "v1.4.0", "latest"];
     assert.deepEqual(questions?.digestsAfterListing?.(listed), ["v1.1.0", "v1.2.0", "v1.3.0", "v1.3.1", "v1.3.2"]);
     assert.equal(releaseTargets(planInputs()).questions?.digestsAfterListing, undefined);

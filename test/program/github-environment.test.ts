@@ -151,8 +151,8 @@ describe("prod environment", () => {
       variant: "full" as const,
       servedVersion: "1.4.0",
       keep: false,
+      servedRef: { known: "ghcr.io/acme/finsight-backend:v1.4.0@sha256:" },
       hasPulumiAccessToken: false,
-      push: true,
     };
     const settings = parseGitHubSettings(JSON.stringify({ owner: "acme", repository: "finsight" }), "prod");
     assert.ok(settings);

@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { readStackConfig } from "../../src/inputs/stack-files";
 import {
   floatingTagsOf,
@@ -20,19 +19,14 @@ import {
   type ProgramRun,
   runProgram,
 } from "../support/program";
+import { tempDir } from "../support/temp";
 
 const STAND_IN = "examples/finsight-backend";
 const GITHUB_TYPES = /^github:/;
 
-const copies: string[] = [];
-after(() => {
-  for (const dir of copies) fs.rmSync(dir, { recursive: true, force: true });
-});
-
 /** The stand-in with its VERSION bumped and committed, as the walkthrough's step 2 leaves it (a release refuses uncommitted changes). */
 function standInAt(version: string): string {
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-standin-"));
-  copies.push(copy);
+  const copy = tempDir("finsight-standin-");
   fs.cpSync(path.join(PROJECT_DIR, STAND_IN), copy, { recursive: true });
   fs.writeFileSync(path.join(copy, "VERSION"), `${version}\n`);
   // A release names its source by git commit and tree, as the walkthrough's checkout does.
@@ -92,8 +86,12 @@ describe("Pulumi.local.yaml", () => {
 
   it("the walkthrough's two phases: a candidate moves nothing users see, its promotion builds nothing", async () => {
     const registry = await namespacedRegistry("local");
-    // pulumi up --stack local -c finsight:promote=false
-    const candidate = await runProgram({ stack: "local", config: { ...registry.config, "finsight:promote": "false" } });
+    // FINSIGHT_PHASE=candidate pulumi up --stack local
+    const candidate = await runProgram({
+      stack: "local",
+      env: { FINSIGHT_PHASE: "candidate" },
+      config: registry.config,
+    });
     assert.equal(candidate.error, undefined);
     assert.equal(candidate.outputs.phase, "candidate");
     assert.deepEqual(imagesOf(candidate)[0].inputs.tags, [`${registry.repository}:v1.4.0`]);
@@ -103,7 +101,7 @@ describe("Pulumi.local.yaml", () => {
       String(candidate.outputs.candidateRef),
       new RegExp(`^${registry.repository}:v1\\.4\\.0@sha256:[0-9a-f]{64}$`),
     );
-    // What that run pushed, then: pulumi config rm finsight:promote --stack local && pulumi up --stack local
+    // What that run pushed, then: pulumi up --stack local (nothing was saved, so this is a release run)
     const pushed = await registry.seed("v1.4.0", imagesOf(candidate)[0].inputs.labels as Record<string, string>);
     const promoted = await runProgram({ stack: "local", config: registry.config });
     assert.equal(promoted.error, undefined);

@@ -46,9 +46,9 @@ const pushedTagsOf = (run: ProgramRun) => [
 ];
 
 const candidateRun = (config: Record<string, string>) =>
-  runProgram({ stack: "prod", env: ENV, config: { ...config, "finsight:promote": "false" } });
+  runProgram({ stack: "prod", env: { ...ENV, FINSIGHT_PHASE: "candidate" }, config });
 
-describe("finsight:promote=false: a candidate", () => {
+describe("FINSIGHT_PHASE=candidate: a candidate", () => {
   it("pushes v1.4.0 only; the floating tags and FINSIGHT_BACKEND_IMAGE stay on 1.3.2", async () => {
     const registry = await registryWithPromoted132();
     const run = await candidateRun(registry.config);
@@ -144,15 +144,15 @@ describe("promotion, then rollback", () => {
   });
 });
 
-describe("finsight:promoteDigest", () => {
+describe("FINSIGHT_PROMOTE_DIGEST: the promotion of a verified candidate", () => {
   it("matching the release tag's digest, promotes it", async () => {
     const registry = await registryWithPromoted132();
     const labels = imagesOf(await candidateRun(registry.config))[0].inputs.labels as Record<string, string>;
     const candidate = await registry.seed("v1.4.0", labels);
     const run = await runProgram({
       stack: "prod",
-      env: ENV,
-      config: { ...registry.config, "finsight:promoteDigest": candidate },
+      env: { ...ENV, FINSIGHT_PROMOTE_DIGEST: candidate },
+      config: registry.config,
     });
     assert.equal(run.error, undefined);
     assert.deepEqual(imagesOf(run), []);
@@ -166,11 +166,11 @@ describe("finsight:promoteDigest", () => {
     assertRefused(
       await runProgram({
         stack: "prod",
-        env: ENV,
-        config: { ...registry.config, "finsight:promoteDigest": registry.promoted },
+        env: { ...ENV, FINSIGHT_PROMOTE_DIGEST: registry.promoted },
+        config: registry.config,
       }),
       new RegExp(
-        `^finsight:promoteDigest must be the digest of ${literal(registry.repository)}:v1\\.4\\.0, got ${registry.promoted}, but the registry has ${candidate}: `,
+        `^FINSIGHT_PROMOTE_DIGEST must be the digest of ${literal(registry.repository)}:v1\\.4\\.0, got ${registry.promoted}, but the registry has ${candidate}: `,
       ),
     );
   });
@@ -180,22 +180,36 @@ describe("finsight:promoteDigest", () => {
     assertRefused(
       await runProgram({
         stack: "prod",
-        env: ENV,
-        config: { ...registry.config, "finsight:promoteDigest": registry.promoted },
+        env: { ...ENV, FINSIGHT_PROMOTE_DIGEST: registry.promoted },
+        config: registry.config,
       }),
       new RegExp(
-        `^finsight:promoteDigest ${registry.promoted}: the candidate ${literal(registry.repository)}:v1\\.4\\.0 is not in the registry.*finsight:promote=false`,
+        `^FINSIGHT_PROMOTE_DIGEST ${registry.promoted}: the candidate ${literal(registry.repository)}:v1\\.4\\.0 is not in the registry.*FINSIGHT_PHASE=candidate`,
       ),
     );
   });
 });
 
-describe("finsight:promote", () => {
-  it("must be a boolean: yes is refused before anything is registered", async () => {
+describe("per-run intents are never configuration", () => {
+  it("finsight:promote left in a stack file is refused with the command that removes it, before anything is registered", async () => {
+    const registry = await registryWithPromoted132();
+    const run = await runProgram({
+      stack: "prod",
+      env: ENV,
+      config: { ...registry.config, "finsight:promote": "false" },
+    });
+    assertRefused(
+      run,
+      /^finsight:promote is not configuration any more, got "false".*`pulumi config rm finsight:promote`/,
+    );
+    assert.deepEqual(run.registered, []);
+  });
+
+  it("FINSIGHT_PHASE must be release or candidate: promote is refused, pointing at FINSIGHT_PROMOTE_DIGEST", async () => {
     const registry = await registryWithPromoted132();
     assertRefused(
-      await runProgram({ stack: "prod", env: ENV, config: { ...registry.config, "finsight:promote": "yes" } }),
-      /^finsight:promote must be true or false, got "yes"$/,
+      await runProgram({ stack: "prod", env: { ...ENV, FINSIGHT_PHASE: "promote" }, config: registry.config }),
+      /^FINSIGHT_PHASE must be "release" .*, got "promote": a promotion is asked with FINSIGHT_PROMOTE_DIGEST=/,
     );
   });
 });

@@ -14,13 +14,13 @@ import {
 import {
   freePort,
   pushImage,
-  REGISTRY_PASSWORD,
+  REGISTRY_CREDENTIALS,
   REGISTRY_USER,
   registryForSuite,
   tagDigest,
 } from "../support/registry";
 
-const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
+const credentials = REGISTRY_CREDENTIALS;
 
 describe("registry client against a real registry (docker-registry, basic auth)", () => {
   const registry = registryForSuite();

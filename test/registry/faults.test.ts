@@ -6,12 +6,19 @@
  */
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
+import type { RegistryQuestions } from "../../src/model/registry";
 import { RegistryClient, RegistryError, redactCredentials, sha256Digest } from "../../src/registry/client";
-import { type RegistryQuestions, readRegistryView } from "../../src/registry/view";
+import { readRegistryView } from "../../src/registry/view";
 import { ELSEWHERE_TOKEN, faultProxyForSuite } from "../support/fault-proxy";
-import { pushImage, REGISTRY_PASSWORD, REGISTRY_USER, registryForSuite } from "../support/registry";
+import {
+  pushImage,
+  REGISTRY_CREDENTIALS,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  registryForSuite,
+} from "../support/registry";
 
-const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
+const credentials = REGISTRY_CREDENTIALS;
 const basicPair = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");
 
 /** The rejection is a RegistryError whose one-line message names the registry, the request and `cause`. */
@@ -31,13 +38,13 @@ describe("registry faults: the client checks what it is told (docker-registry be
   const proxy = faultProxyForSuite(() => registry.host);
   const repository = "faults/finsight-backend";
   const digests: Record<string, string> = {};
-  const client = (options: { withCredentials?: boolean; timeoutMs?: number; tokenRealmHosts?: string[] } = {}) =>
+  const client = (options: { withCredentials?: boolean; timeoutMs?: number; registryTokenHosts?: string[] } = {}) =>
     new RegistryClient({
       host: proxy.host,
       repository,
       ...(options.withCredentials === false ? {} : { credentials }),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.tokenRealmHosts ? { tokenRealmHosts: options.tokenRealmHosts } : {}),
+      ...(options.registryTokenHosts ? { registryTokenHosts: options.registryTokenHosts } : {}),
     });
   const view = (questions: RegistryQuestions = { releaseTag: "v1.0.0", digestsOf: ["latest"] }) =>
     readRegistryView({ host: proxy.host, repository, credentials }, questions);
@@ -221,7 +228,7 @@ describe("registry faults: the client checks what it is told (docker-registry be
     // A sibling token service the user configured gets them.
     proxy.reset();
     proxy.fault = { mode: "token-realm-off-host" };
-    const configured = client({ tokenRealmHosts: [proxy.elsewhere.split(":")[0]] });
+    const configured = client({ registryTokenHosts: [proxy.elsewhere.split(":")[0]] });
     assert.equal((await configured.listTags()).length, 3);
     assert.deepEqual(
       proxy.seenElsewhere.map((seen) => seen.authorization),

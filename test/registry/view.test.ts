@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readRegistryView } from "../../src/registry/view";
-import {
-  freePort,
-  pushImage,
-  putManifest,
-  REGISTRY_PASSWORD,
-  REGISTRY_USER,
-  registryForSuite,
-} from "../support/registry";
+import { freePort, pushImage, putManifest, REGISTRY_CREDENTIALS, registryForSuite } from "../support/registry";
 
-const credentials = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
+const credentials = REGISTRY_CREDENTIALS;
 
 describe("registry view: one read shared by every decision of a run", () => {
   const registry = registryForSuite();

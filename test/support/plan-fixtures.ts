@@ -1,18 +1,17 @@
 /**
- * Literal inputs for the pure planner: a shipped stack's config (Pulumi.yaml defaults plus the stack
- * file, read as `pulumi up` sees it) with per-test overrides, a source, and a registry view. No Pulumi
- * runtime, no registry, no git: every value a test plans from is written here or in the test.
+ * Literal inputs for the pure planner: a stack's config as `pulumi up` hands it to the program, with
+ * per-test overrides, a source, and a registry view. No Pulumi runtime, no registry, no git and no
+ * stack file: every value a test plans from is written here or in the test, so editing a shipped stack
+ * file never moves a planner test (the shipped files have tests of their own, in test/inputs and test/program).
  */
-import * as path from "node:path";
-import type { PlanInputs } from "../../src/inputs/release-inputs";
-import { type ConfigInput, parseSettings, type ReleaseSettings } from "../../src/inputs/settings";
-import type { SourceFacts } from "../../src/inputs/source-facts";
-import { readStackConfig } from "../../src/inputs/stack-files";
+import { parseSettings } from "../../src/inputs/settings";
+import type { PlanInputs } from "../../src/model/plan-inputs";
+import type { ImageFacts, RegistryView } from "../../src/model/registry";
+import type { ConfigInput, ReleaseSettings } from "../../src/model/settings";
+import type { SourceFacts } from "../../src/model/source-facts";
 import { planRelease, type ReleasePlan } from "../../src/plan/release-plan";
 import { releaseTargets } from "../../src/plan/targets";
-import type { ImageFacts, RegistryView } from "../../src/registry/view";
 
-export const PROJECT_DIR = path.resolve(__dirname, "../..");
 export const REPOSITORY = "ghcr.io/acme/finsight-backend";
 
 /** Test digests: recognisable by name in a failure, well-formed as sha256 digests. */
@@ -27,31 +26,68 @@ export const CLEAN_SOURCE: SourceFacts = {
   commitEpoch: 1700000000,
 };
 
+/** Pulumi.yaml's defaults with the values every stack sets, as a release stack of each variant has them. */
+const BASE: Record<string, string> = {
+  "finsight:imageName": "finsight-backend",
+  "finsight:context": "finsight",
+  "finsight:dockerfile": "Dockerfile.backend",
+  "finsight:platforms": '["linux/amd64"]',
+  "finsight:push": "true",
+  "finsight:cache": "registry",
+  "finsight:allowDowngrade": "false",
+  "finsight:registryInsecure": "false",
+  "finsight:registry": "ghcr.io/acme",
+  "finsight:sourceUrl": "https://github.com/acme/finsight",
+};
+const STACKS: Record<"prod" | "demo", Record<string, string>> = {
+  prod: {
+    ...BASE,
+    "finsight:variant": "full",
+    "finsight:buildOnPreview": "false",
+    "finsight:github": JSON.stringify({
+      owner: "acme",
+      repository: "finsight",
+      reviewers: { teams: ["release-managers"] },
+      preventSelfReview: true,
+      deployFrom: { branches: ["main"], tags: ["v*"] },
+    }),
+  },
+  demo: {
+    ...BASE,
+    "finsight:variant": "demo",
+    "finsight:buildOnPreview": "true",
+    "finsight:github": JSON.stringify({
+      owner: "acme",
+      repository: "finsight",
+      deployFrom: { branches: ["main"], tags: ["v*"] },
+    }),
+  },
+};
+
 /**
- * A shipped stack's config with overrides (`undefined` removes a key). `finsight:github` is removed
- * unless a test keeps it (`github: true`), so most plans are about the image alone.
+ * A stack's config with overrides (`undefined` removes a key). `finsight:github` is removed unless a
+ * test keeps it (`github: true`), so most plans are about the image alone.
  */
 export function stackConfig(
   stack: "prod" | "demo",
   overrides: Record<string, string | undefined> = {},
   options: { github?: boolean; secretKeys?: string[] } = {},
 ): ConfigInput & { values: Record<string, string>; secretKeys: Set<string> } {
-  const config = readStackConfig(PROJECT_DIR, stack);
-  if (!options.github) delete config.values["finsight:github"];
+  const values = { ...STACKS[stack] };
+  if (!options.github) delete values["finsight:github"];
   for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) delete config.values[key];
-    else config.values[key] = value;
+    if (value === undefined) delete values[key];
+    else values[key] = value;
   }
-  for (const key of options.secretKeys ?? []) config.secretKeys.add(key);
-  return config;
+  return { values, secretKeys: new Set(options.secretKeys ?? []) };
 }
 
 export function settingsOf(
   stack: "prod" | "demo",
   overrides: Record<string, string | undefined> = {},
-  options: { github?: boolean } = {},
+  options: { github?: boolean; env?: PlanInputs["env"] } = {},
 ): ReleaseSettings {
-  return parseSettings(stackConfig(stack, overrides, options), stack);
+  return parseSettings(stackConfig(stack, overrides, options), stack, options.env);
 }
 
 export interface InputsOptions {
@@ -68,7 +104,11 @@ export interface InputsOptions {
 
 export function planInputs(options: InputsOptions = {}): PlanInputs {
   const stack = options.stack ?? "prod";
-  const settings = settingsOf(stack, { "finsight:version": "1.4.0", ...options.config }, { github: options.github });
+  const settings = settingsOf(
+    stack,
+    { "finsight:version": "1.4.0", ...options.config },
+    { github: options.github, ...(options.env ? { env: options.env } : {}) },
+  );
   return {
     stack,
     settings: options.versionFlag

@@ -24,6 +24,7 @@ import {
   tagDigest,
   writeDockerLogin,
 } from "./registry";
+import { tempDir } from "./temp";
 
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 const PROGRAM = path.join(PROJECT_DIR, "index.ts");
@@ -80,7 +81,7 @@ export async function testRegistryLocation(namespace = "acme"): Promise<string> 
  * per test file in a temporary directory (tests that need their own make it with `makeContext`).
  */
 export function makeContext(files: Record<string, string> = { "Dockerfile.backend": "FROM scratch\n" }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-context-"));
+  const dir = tempDir("finsight-context-");
   for (const [name, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), content);
@@ -90,18 +91,13 @@ export function makeContext(files: Record<string, string> = { "Dockerfile.backen
   git("init", "-q", "-b", "main");
   git("add", "-A");
   git("commit", "-q", "-m", "FinSight backend");
-  contexts.push(dir);
   return dir;
 }
-const contexts: string[] = [];
 /** The commit and tree git gives a context's HEAD: what the release's labels must name. */
 export function gitFacts(dir: string): { revision: string; tree: string } {
   const read = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" }).trim();
   return { revision: read("rev-parse", "HEAD"), tree: read("rev-parse", "HEAD:./") };
 }
-after(() => {
-  for (const dir of contexts) fs.rmSync(dir, { recursive: true, force: true });
-});
 let sharedContext: string | undefined;
 /** The default context of every program run: the shipped stacks' `finsight/` does not exist in a clone. */
 export const defaultContext = () => {

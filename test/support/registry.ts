@@ -15,6 +15,8 @@ import { after, before } from "node:test";
 
 export const REGISTRY_USER = "release-bot";
 export const REGISTRY_PASSWORD = "registry-test-password";
+/** The test registry's login, as the registry client takes it. */
+export const REGISTRY_CREDENTIALS = { username: REGISTRY_USER, password: REGISTRY_PASSWORD };
 
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */

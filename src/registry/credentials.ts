@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { RegistryCredentials } from "../registry/client";
+import type { RegistryAccess, RegistryCredentials } from "../model/registry";
+import { RegistryClient } from "./client";
 
 /**
  * The credentials `docker login` stored for a registry host: what the docker-build push uses when
@@ -48,4 +49,27 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
   }
   if (entry?.username && entry.password) return { username: entry.username, password: entry.password };
   return undefined;
+}
+
+/**
+ * The one credential rule of the release, for the program's reads, `npm run plan` and the floating-tag
+ * provider alike: the stack's configured login (finsight:registryUsername and registryPassword) when it
+ * has one, else the `docker login` of this machine for the host, else anonymous.
+ */
+export function credentialsFor(
+  host: string,
+  configured: RegistryCredentials | undefined,
+  env: NodeJS.ProcessEnv,
+): RegistryCredentials | undefined {
+  return configured ?? dockerCredentials(host, env);
+}
+
+/** A client for the stack's repository with the credentials the one rule gives. */
+export function registryClientFor(
+  access: Omit<RegistryAccess, "credentials">,
+  configured: RegistryCredentials | undefined,
+  env: NodeJS.ProcessEnv,
+): RegistryClient {
+  const credentials = credentialsFor(access.host, configured, env);
+  return new RegistryClient({ ...access, ...(credentials ? { credentials } : {}) });
 }

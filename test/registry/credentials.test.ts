@@ -2,18 +2,13 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, describe, it } from "node:test";
-import { dockerCredentials } from "../../src/inputs/docker-login";
-
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
+import { describe, it } from "node:test";
+import { dockerCredentials } from "../../src/registry/credentials";
+import { tempDir } from "../support/temp";
 
 /** A docker config directory holding `config`, as `docker login` would leave it. */
 function dockerConfig(config: object): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-docker-"));
-  dirs.push(dir);
+  const dir = tempDir("finsight-docker-");
   fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
   return dir;
 }
@@ -31,8 +26,7 @@ describe("docker login credentials (the same login the docker-build push uses)",
   });
 
   it("falls back to ~/.docker/config.json, and Docker Hub's old index key", () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-home-"));
-    dirs.push(home);
+    const home = tempDir("finsight-home-");
     fs.mkdirSync(path.join(home, ".docker"));
     fs.writeFileSync(
       path.join(home, ".docker", "config.json"),
@@ -42,8 +36,7 @@ describe("docker login credentials (the same login the docker-build push uses)",
   });
 
   it("asks a credential helper, as Docker's keychain does", () => {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "finsight-bin-"));
-    dirs.push(bin);
+    const bin = tempDir("finsight-bin-");
     // A helper answers `get` with the host on stdin, per docker-credential-helpers' protocol.
     fs.writeFileSync(
       path.join(bin, "docker-credential-finsighttest"),

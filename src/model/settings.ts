@@ -1,0 +1,73 @@
+import { Platform } from "@pulumi/docker-build/types/enums";
+import type { GitHubSettings } from "./github-settings";
+import type { ImageRepository, RegistryLocation } from "./image-repository";
+import type { RunIntent } from "./intent";
+
+/** The vocabulary of a stack's `finsight:*` settings, shared by every stage: read in inputs, decided on in plan. */
+
+export const NAMESPACE = "finsight";
+
+export type Variant = "demo" | "full";
+export const VARIANTS: readonly Variant[] = ["demo", "full"];
+
+export type CacheSettings =
+  | {
+      type: "registry" /** Another repository for caches (`finsight:cacheRef`), as `host/path`. */;
+      repository?: string;
+    }
+  | { type: "gha" }
+  | { type: "local"; dir: string }
+  | { type: "none" };
+export const CACHE_TYPES = ["registry", "gha", "local", "none"] as const;
+
+export type PlatformName = (typeof Platform)[keyof typeof Platform];
+/** The docker-build provider's own list of platforms: anything else it would reject later. */
+export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
+
+/** Where a configured version came from: the stack config, or `npm run plan --version`. */
+export type ConfiguredVersion = { text: string; from: "config" | "--version" };
+
+export interface ReleaseSettings {
+  variant: Variant;
+  /** As written; parsed and checked by `resolveVersion`. */
+  version?: ConfiguredVersion;
+  registry: RegistryLocation;
+  imageName: string;
+  repository: ImageRepository;
+  context: string;
+  dockerfile: string;
+  platforms: PlatformName[];
+  push: boolean;
+  /** What this run does: decided once, from these settings and the run's own environment. */
+  intent: RunIntent;
+  cache: CacheSettings;
+  builder?: string;
+  target?: string;
+  /** Tag templates; undefined means the variant's defaults (see plan/tags.ts). */
+  tags?: string[];
+  buildOnPreview: boolean;
+  /** Set together with the secret `finsight:registryPassword`; unset means the ambient docker login. */
+  registryUsername?: string;
+  /** Whether the stack holds the secret `finsight:pulumiAccessToken` (for Pulumi Cloud backends). */
+  hasPulumiAccessToken: boolean;
+  /** The GitHub Actions environment; undefined when `finsight:github` is unset or disabled. */
+  github?: GitHubSettings;
+  allowDowngrade: boolean;
+  /** Speak plain HTTP to a registry that is not on a loopback address, on purpose. */
+  registryInsecure: boolean;
+  /** Token-service hosts, besides the registry's own, that may receive the registry credentials. */
+  registryTokenHosts: string[];
+  /** OCI labels that only the stack can know. */
+  sourceUrl?: string;
+  licenses?: string;
+}
+
+/**
+ * Config as Pulumi hands it to a program: fully qualified keys to strings (lists and objects as JSON
+ * text), and which keys hold secrets. A secret's value may be absent (`npm run plan` cannot decrypt it);
+ * this module only asks whether one is set and never returns it.
+ */
+export interface ConfigInput {
+  values: Readonly<Record<string, string>>;
+  secretKeys: ReadonlySet<string>;
+}
