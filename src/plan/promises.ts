@@ -409,12 +409,12 @@ export function servedNow(
 }
 
 /**
- * Promise 3 for a release or a promotion: what is served after the run is what the widest floating tag
- * holds after it. When this run moves that tag (or creates it), this release is served; when the tag
- * stays on a higher release (an older re-run, a maintenance release below `latest`, a prerelease), that
- * release stays served, and the plan says so. A widest tag held back while missing (a higher release
- * is on its line) shows nothing, and no narrower tag speaks for it: then, below the highest release,
- * what is served is left as it is. Undefined: serve this release.
+ * Promise 3 for a release or a promotion: what is served after the run is what the stack's floating tag
+ * of every release (`latest`, `demo`) holds after it. When this run moves that tag (or creates it), this
+ * release is served; when the tag stays on a higher release (an older re-run, a maintenance release
+ * below `latest`), that release stays served, and the plan says so. A prerelease moves no floating tag,
+ * so it is never served (its candidateRef names it). Without such a tag the registry cannot show what
+ * is served: this release is served only when no higher release exists. Undefined: serve this release.
  */
 export function servedByTags(run: {
   facts: RegistryFacts;
@@ -429,25 +429,35 @@ export function servedByTags(run: {
   const { facts } = run;
   if (!facts.read) return undefined; // nothing to compare with: the release is served, as before the promises
   const now = servedNow(facts, run.tags, run.servedTags, run.repository);
-  const widest = servedTagOf(run.tags, run.servedTags, () => true);
-  const shown =
-    widest && (run.floating.some((plan) => plan.tag === widest) || facts.digests[widest]) ? widest : undefined;
-  const moved = run.floating.find((plan) => plan.tag === shown);
-  const mine =
-    moved &&
-    (moved.target.kind === "release" ||
-      (run.candidateDigest !== undefined && moved.target.reference === run.candidateDigest));
-  if (shown && !mine && now.ref) {
-    const why = run.version.prerelease ? "a prerelease moves no floating tag" : `${shown} stays where it is`;
+  const unchanged = (why: string) => {
     run.notes.push(
-      `${now.version ?? now.ref} stays served: ${shown} holds it, and ${run.version.text} does not move it (${why}); only finsight:pin serves a lower version`,
+      `${now.version ?? now.ref ?? "what is served"} stays served: ${why}; only finsight:pin serves a lower version`,
     );
-    return { kind: "unchanged", ref: now.ref, ...(now.version ? { version: now.version } : {}) };
+    return {
+      kind: "unchanged" as const,
+      ...(now.ref ? { ref: now.ref } : {}),
+      ...(now.version ? { version: now.version } : {}),
+    };
+  };
+  if (run.version.prerelease) return unchanged(`${run.version.text} is a prerelease, which moves no floating tag`);
+  const shown = run.servedTags[0];
+  if (shown) {
+    const moved = run.floating.find((plan) => plan.tag === shown);
+    const mine =
+      moved &&
+      (moved.target.kind === "release" ||
+        (run.candidateDigest !== undefined && moved.target.reference === run.candidateDigest));
+    if (mine) return undefined;
+    return unchanged(
+      facts.digests[shown]
+        ? `${shown} holds it, and ${run.version.text} does not move it`
+        : `${shown} is not in the registry and ${run.version.text} does not create it (a higher release is on its line)`,
+    );
   }
-  const highest = facts.released.filter((release) => release.stable).at(-1);
-  if (!shown && highest && compare(run.version.text, highest.version) < 0) {
+  const highest = facts.released.at(-1);
+  if (highest && compare(run.version.text, highest.version) < 0) {
     run.notes.push(
-      `what is served stays as it is: no floating tag shows which release is served, and ${run.version.text} is below ${highest.version}; set finsight:pin to serve it`,
+      `what is served stays as it is: no floating tag of every release (such as latest) shows what is served, and ${run.version.text} is below ${highest.version}; set finsight:pin to serve it`,
     );
     return { kind: "unchanged" };
   }
