@@ -7,7 +7,7 @@ import { ReleaseImage } from "./src/resources/release-image";
 // An async program: the registry is read once, before any resource is registered, and every
 // decision of the run (candidate, promotion, pin, floating tags, guards) is taken from that one view.
 export = async () => {
-  const { secrets, githubToken, login, ...assembled } = loadRelease();
+  const { secretsFor, githubToken, login, ...assembled } = loadRelease();
   const { plan } = await releasePipeline(assembled, { readRegistry: true });
   for (const note of plan.notes) pulumi.log.info(note);
   for (const warning of plan.warnings) pulumi.log.warn(warning);
@@ -21,7 +21,7 @@ export = async () => {
         plan: plan.github,
         candidateRef,
         afterTags,
-        secrets,
+        secrets: secretsFor(plan.github.secrets.map((secret) => secret.configKey)),
         token: githubToken,
       })
     : undefined;
@@ -49,9 +49,13 @@ export = async () => {
     // What the stack stands on (drift and roll forward check the application out at it); a candidate
     // run leaves it on the promoted release, and names itself in candidateVersion.
     version: plan.stackVersion,
-    candidateVersion: plan.version.text,
-    versionSource: plan.version.source,
+    // A rollback has no candidate: nothing is built, whatever version the checkout names.
+    candidateVersion: plan.pin ? "" : plan.version.text,
+    versionSource: plan.pin ? "pin" : plan.version.source,
     pinnedVersion: plan.pin?.version,
+    // What users get now, and (in a rollback) the release removing the pin returns to.
+    servedVersion: plan.served.kind === "candidate" ? plan.version.text : (plan.served.version ?? ""),
+    rollForwardVersion: plan.rollForwardVersion,
     repository: plan.repository.name,
     imageRef: image.servedRef,
     digest: image.servedDigest,

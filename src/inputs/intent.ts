@@ -1,11 +1,11 @@
-import * as path from "node:path";
 import { invalidSetting } from "../model/errors";
 import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
 import type { ReleaseEnvironment } from "../model/source-facts";
 
 /**
- * The run's intent, and every rule that combines settings which are each valid on their own but
- * contradict each other: refused together, here and nowhere else, rather than one silently winning.
+ * The run's intent, and every rule that combines settings and per-run values which are each valid on
+ * their own but contradict each other: refused together, here and nowhere else, rather than one
+ * silently winning.
  */
 
 const PHASES = ["release", "candidate"] as const;
@@ -17,8 +17,6 @@ export interface IntentFacts {
   push?: boolean;
   /** Whether finsight:github is enabled. */
   github: boolean;
-  /** finsight:dockerfile as written, when set. */
-  dockerfile?: string;
 }
 
 /** The intent, or the problems that keep it from being decided (one line each). */
@@ -26,20 +24,40 @@ export function decideIntent(
   facts: IntentFacts,
   env: Pick<ReleaseEnvironment, "FINSIGHT_PHASE" | "FINSIGHT_PROMOTE_DIGEST">,
 ): { intent?: RunIntent; problems: string[] } {
-  const problems: string[] = [];
   const phase = env.FINSIGHT_PHASE ?? "release";
+  const digest = env.FINSIGHT_PROMOTE_DIGEST;
+  const problems = [...valueProblems(phase, digest), ...combinationProblems(facts, phase === "candidate", digest)];
+  if (problems.length > 0) return { problems };
+  const intent: RunIntent =
+    facts.pin !== undefined
+      ? { kind: "rollback", pin: facts.pin }
+      : digest !== undefined
+        ? { kind: "promotion", digest }
+        : phase === "candidate"
+          ? { kind: "candidate" }
+          : { kind: "release" };
+  return { intent, problems };
+}
+
+/** Each per-run value on its own. */
+function valueProblems(phase: string, digest: string | undefined): string[] {
+  const problems: string[] = [];
   if (!(PHASES as readonly string[]).includes(phase)) {
     problems.push(
       `${PHASE_VARIABLE} must be "release" (the default: build and promote in one run) or "candidate" (push the exact tags only), got ${JSON.stringify(phase)}${phase === "promote" ? `: a promotion is asked with ${PROMOTE_DIGEST_VARIABLE}=<the verified candidate's digest>` : ""}`,
     );
   }
-  const digest = env.FINSIGHT_PROMOTE_DIGEST;
   if (digest !== undefined && !DIGEST.test(digest)) {
     problems.push(
       invalidSetting(PROMOTE_DIGEST_VARIABLE, "the candidate's digest, sha256: and 64 hex digits", digest).message,
     );
   }
-  const candidate = phase === "candidate";
+  return problems;
+}
+
+/** Settings and per-run values that contradict each other. */
+function combinationProblems(facts: IntentFacts, candidate: boolean, digest: string | undefined): string[] {
+  const problems: string[] = [];
   if (facts.pin !== undefined && candidate) {
     problems.push(
       `${PHASE_VARIABLE} must be unset while finsight:pin is set, got "candidate": a rollback moves the floating tags to the pinned release; remove the pin to push a candidate`,
@@ -69,27 +87,5 @@ export function decideIntent(
       ).message,
     );
   }
-  const dockerfile = facts.dockerfile;
-  if (dockerfile !== undefined) {
-    const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
-    if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
-      problems.push(
-        invalidSetting(
-          "finsight:dockerfile",
-          "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
-          dockerfile,
-        ).message,
-      );
-    }
-  }
-  if (problems.length > 0) return { problems };
-  const intent: RunIntent =
-    facts.pin !== undefined
-      ? { kind: "rollback", pin: facts.pin }
-      : digest !== undefined
-        ? { kind: "promotion", digest }
-        : candidate
-          ? { kind: "candidate" }
-          : { kind: "release" };
-  return { intent, problems };
+  return problems;
 }

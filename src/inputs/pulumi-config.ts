@@ -4,8 +4,8 @@ import { NAMESPACE } from "../model/settings";
 import { type AssembledInputs, assembleInputs } from "./release-inputs";
 
 export interface LoadedRelease extends AssembledInputs {
-  /** Secret config values by `finsight:` key, still Pulumi secrets; only the keys the plan may use. */
-  secrets: Record<string, pulumi.Output<string>>;
+  /** Secret config values by `finsight:` key, still Pulumi secrets: the keys the plan names, and no other. */
+  secretsFor(keys: readonly string[]): Record<string, pulumi.Output<string>>;
   /** `github:token`, when the stack sets it; else the GitHub provider reads GITHUB_TOKEN itself. */
   githubToken?: pulumi.Output<string>;
   /** Set when the stack configures registry credentials; otherwise every push uses the ambient docker login. */
@@ -38,24 +38,24 @@ export function loadRelease(): LoadedRelease {
   const { settings } = assembled.inputs;
   const config = new pulumi.Config(NAMESPACE);
 
-  const secretKeysUsed = new Set(Object.values(settings.github?.secrets ?? {}));
-  if (settings.registryUsername) secretKeysUsed.add("registryPassword");
-  if (settings.hasPulumiAccessToken) secretKeysUsed.add("pulumiAccessToken");
-  const secrets: Record<string, pulumi.Output<string>> = {};
-  for (const key of secretKeysUsed) secrets[key] = config.requireSecret(key);
-  // The user name is plain config, but as an environment secret it is stored as one.
-  if (settings.registryUsername) secrets.registryUsername = pulumi.secret(settings.registryUsername);
-
   return {
     ...assembled,
-    secrets,
+    // Which secrets the environment holds is the plan's decision (plan/github-environment.ts); this only
+    // loads the ones it names, still as Pulumi secrets. The user name is plain config, stored as a secret there.
+    secretsFor: (keys) =>
+      Object.fromEntries(
+        keys.map((key) => [
+          key,
+          key === "registryUsername" ? pulumi.secret(config.require(key)) : config.requireSecret(key),
+        ]),
+      ),
     githubToken: new pulumi.Config("github").getSecret("token"),
     ...(settings.registryUsername
       ? {
           login: {
             address: settings.repository.host,
             username: settings.registryUsername,
-            password: secrets.registryPassword,
+            password: config.requireSecret("registryPassword"),
           },
         }
       : {}),

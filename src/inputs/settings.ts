@@ -1,18 +1,19 @@
+import * as path from "node:path";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
+import { KNOWN_PLATFORMS, type PlatformName } from "../model/platforms";
 import {
   CACHE_TYPES,
   type CacheSettings,
   type ConfigInput,
-  KNOWN_PLATFORMS,
   NAMESPACE,
-  type PlatformName,
   type ReleaseSettings,
   VARIANTS,
   type Variant,
 } from "../model/settings";
 import type { ReleaseEnvironment } from "../model/source-facts";
 import { versionText } from "../model/version-text";
+import { parseBuildArgs } from "./build-args";
 import { parseGitHubSettings } from "./github-settings";
 import { decideIntent } from "./intent";
 import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-location";
@@ -29,8 +30,8 @@ import { imageRepository, parseRegistry, parseRepositoryPath } from "./registry-
 
 const key = (name: string) => `${NAMESPACE}:${name}`;
 
-/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in the README only. */
-export const OBJECT_CONFIG_KEYS = ["github"] as const;
+/** Object-valued keys: Pulumi.yaml's config schema has no object type, so these are documented in docs/CONFIGURATION.md only. */
+export const OBJECT_CONFIG_KEYS = ["github", "buildArgs"] as const;
 
 /** Every plain (non-secret) key the program reads; all but the object keys are declared in Pulumi.yaml with their defaults. */
 export const CONFIG_KEYS = [
@@ -187,6 +188,24 @@ function parseSourceUrl(raw: ConfigInput): string | undefined {
   return url;
 }
 
+/** The Dockerfile, inside the build context: its content is part of what the release's label and clean-tree check cover. */
+function parseDockerfile(raw: ConfigInput): string {
+  const dockerfile = requiredText(
+    raw,
+    "dockerfile",
+    "a Dockerfile path relative to the build context, such as Dockerfile.backend",
+  );
+  const normal = path.posix.normalize(dockerfile.replace(/\\/g, "/"));
+  if (path.posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
+    throw invalidSetting(
+      key("dockerfile"),
+      "a path inside the build context (its content is part of what the release's label and clean-tree check cover)",
+      raw.values[key("dockerfile")] ?? dockerfile,
+    );
+  }
+  return dockerfile;
+}
+
 /** A pin names a stable version; whether it was released is checked against the registry later. */
 export function parsePin(pin: string): string {
   let parsed: SemVer;
@@ -249,6 +268,17 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
   }
 }
 
+/** The registry, the image name and the repository they make; a part that fails is reported and left undefined. */
+function whereTo(raw: ConfigInput, problems: Problems) {
+  const registry = problems.check(() => parseRegistry(key("registry"), raw.values[key("registry")]));
+  const imageName = problems.check(() =>
+    parseRepositoryPath(key("imageName"), requiredText(raw, "imageName", "an image name such as finsight-backend")),
+  );
+  const repository =
+    registry && imageName !== undefined ? problems.check(() => imageRepository(registry, imageName)) : undefined;
+  return { registry, imageName, repository };
+}
+
 /**
  * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
  * secrets elsewhere and never pass through here: only whether one is set.
@@ -258,8 +288,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
   const isSecretSet = (name: string) =>
     raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
   const github = problems.check(() => parseGitHubSettings(raw.values[key("github")], stack));
-  const listedSecretKeys = Object.values(github?.secrets ?? {});
-  checkKeys(raw, problems, listedSecretKeys);
+  checkKeys(raw, problems, Object.values(github?.secrets ?? {}));
   for (const [name, configKey] of Object.entries(github?.secrets ?? {})) {
     const plainValue = key(configKey) in raw.values && !raw.secretKeys.has(key(configKey)); // reported above
     if (!isSecretSet(configKey) && !plainValue) {
@@ -269,12 +298,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     }
   }
   const hasRegistryPassword = isSecretSet("registryPassword");
-  const registry = problems.check(() => parseRegistry(key("registry"), raw.values[key("registry")]));
-  const imageName = problems.check(() =>
-    parseRepositoryPath(key("imageName"), requiredText(raw, "imageName", "an image name such as finsight-backend")),
-  );
-  const repository =
-    registry && imageName !== undefined ? problems.check(() => imageRepository(registry, imageName)) : undefined;
+  const { registry, imageName, repository } = whereTo(raw, problems);
   const versionText = optionalText(raw, "version");
   const pinText = optionalText(raw, "pin");
   const settings = {
@@ -286,10 +310,9 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     context: problems.check(() =>
       requiredText(raw, "context", "the path of the FinSight application checkout (the build context)"),
     ),
-    dockerfile: problems.check(() =>
-      requiredText(raw, "dockerfile", "a Dockerfile path relative to the build context, such as Dockerfile.backend"),
-    ),
+    dockerfile: problems.check(() => parseDockerfile(raw)),
     platforms: problems.check(() => parsePlatforms(raw)),
+    buildArgs: problems.check(() => parseBuildArgs(raw.values[key("buildArgs")])),
     push: problems.check(() => booleanSetting(raw, "push")),
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),
@@ -319,7 +342,6 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
       ...(pin !== undefined ? { pin } : {}),
       ...(settings.push !== undefined ? { push: settings.push } : {}),
       github: github !== undefined,
-      ...(settings.dockerfile !== undefined ? { dockerfile: settings.dockerfile } : {}),
     },
     env,
   );

@@ -21,7 +21,7 @@ export function invalidSetting(setting: string, accepted: string, got: unknown):
 }
 
 /** The known name a typo most likely meant, or undefined when none is close. */
-function closestName(name: string, known: readonly string[]): string | undefined {
+export function closestName(name: string, known: readonly string[]): string | undefined {
   if (known.length === 0) return undefined;
   const best = closest(
     name.toLowerCase(),

@@ -1,4 +1,4 @@
-import { KNOWN_PLATFORMS } from "./settings";
+import { KNOWN_PLATFORMS } from "./platforms";
 import { slug } from "./slug";
 
 export interface RegistryLocation {

@@ -1,7 +1,7 @@
-import { Platform } from "@pulumi/docker-build/types/enums";
 import type { GitHubSettings } from "./github-settings";
 import type { ImageRepository, RegistryLocation } from "./image-repository";
 import type { RunIntent } from "./intent";
+import type { PlatformName } from "./platforms";
 
 /** The vocabulary of a stack's `finsight:*` settings, shared by every stage: read in inputs, decided on in plan. */
 
@@ -20,10 +20,6 @@ export type CacheSettings =
   | { type: "none" };
 export const CACHE_TYPES = ["registry", "gha", "local", "none"] as const;
 
-export type PlatformName = (typeof Platform)[keyof typeof Platform];
-/** The docker-build provider's own list of platforms: anything else it would reject later. */
-export const KNOWN_PLATFORMS: readonly PlatformName[] = Object.values(Platform);
-
 /** Where a configured version came from: the stack config, or `npm run plan --version`. */
 export type ConfiguredVersion = { text: string; from: "config" | "--version" };
 
@@ -37,6 +33,8 @@ export interface ReleaseSettings {
   context: string;
   dockerfile: string;
   platforms: PlatformName[];
+  /** `finsight:buildArgs`: build args the stack adds to the variant's own (none reserved by the plan). */
+  buildArgs: Record<string, string>;
   push: boolean;
   /** What this run does: decided once, from these settings and the run's own environment. */
   intent: RunIntent;

@@ -1,6 +1,7 @@
 import type { ImageRepository } from "../model/image-repository";
 import { platformTag, qualify } from "../model/image-repository";
-import type { PlatformName, ReleaseSettings } from "../model/settings";
+import type { PlatformName } from "../model/platforms";
+import type { ReleaseSettings } from "../model/settings";
 import { slug } from "../model/slug";
 import { type CacheFromEntry, type CacheToEntry, planCache } from "./cache";
 import type { ImageInputs } from "./image-inputs";

@@ -29,10 +29,12 @@ export interface ImageInputs {
  */
 export function planImageInputs(settings: ReleaseSettings, version: ResolvedVersion, source: SourceFacts): ImageInputs {
   const buildArgs: Record<string, string> = { ...BUILD_ARGS[settings.variant] };
-  const contentArgs = { ...buildArgs };
   // BuildKit clamps file and image timestamps to this build arg, so a rebuild of one commit is byte-identical.
   // It is the commit's time, so the content digest leaves it out.
   if (source.commitEpoch !== undefined) buildArgs.SOURCE_DATE_EPOCH = String(source.commitEpoch);
+  // The stack's own (finsight:buildArgs, never a name set above), after the plan's: with none, the label is what it always was.
+  Object.assign(buildArgs, settings.buildArgs);
+  const { SOURCE_DATE_EPOCH: _commitTime, ...contentArgs } = buildArgs;
   const labels = planLabels({
     variant: settings.variant,
     version,

@@ -1,6 +1,6 @@
 import { compare, SemVer, valid } from "semver";
+import type { PlatformName } from "../model/platforms";
 import type { ImageFacts } from "../model/registry";
-import type { PlatformName } from "../model/settings";
 import { versionText } from "../model/version-text";
 import type { FloatingTagPlan } from "./floating-tag-moves";
 import type { ReleasedVersion } from "./released-versions";

@@ -34,7 +34,9 @@ export type CandidatePlan =
   | { source: "build"; digestOf: { index: string } | { image: string } }
   | { source: "registry"; digest: string }
   /** A preview that could not read the registry: nothing is known, nothing is built. */
-  | { source: "unknown" };
+  | { source: "unknown" }
+  /** A rollback: nothing is built and nothing is a candidate; the pinned release is served. */
+  | { source: "none" };
 
 /** What FINSIGHT_BACKEND_IMAGE and the `imageRef` output name: what users deploy. */
 export type ServedPlan =
@@ -51,9 +53,12 @@ export interface ReleasePlan {
   version: ResolvedVersion;
   /**
    * The release the stack stands on after this run, what workflows check the application out at: this
-   * version, except in a candidate run, where it stays the promoted release when the registry names it.
+   * version, except in a candidate run, where it stays the promoted release when the registry names it,
+   * and in a rollback, where it is the release a roll forward returns to (whatever the checkout).
    */
   stackVersion: string;
+  /** A rollback: the release removing the pin returns to, the highest stable release the registry holds. */
+  rollForwardVersion?: string;
   tags: TagPlan;
   /** The release's own tag, fully qualified: the candidate is this tag by digest. */
   releaseTag: string;
@@ -210,7 +215,7 @@ function rollback(context: PlanContext, requested: RequestedPin): RunDecisions {
   return {
     phase: "rollback",
     pin,
-    candidate: candidateInRegistry(context) ?? { source: "unknown" },
+    candidate: { source: "none" },
     builds: [],
     indexes: [],
     buildTags: [],
@@ -226,6 +231,13 @@ function rollback(context: PlanContext, requested: RequestedPin): RunDecisions {
 /** The release's guards against the registry: never overwrite a released tag, never go backwards unasked. */
 function guards(context: PlanContext): void {
   const { inputs, targets, view, released, releaseTag, qualify } = context;
+  if (!inputs.source.contextExists && view.releaseLabels && view.digests[releaseTag]) {
+    // Nothing will be built, so there is no build to compare: the release in the registry is served as it is.
+    context.verdict.notes.push(
+      `no application checkout at finsight:context ${JSON.stringify(inputs.settings.context)}: ${releaseTag} is in the registry and is served by its digest; nothing is built, so the source is not needed`,
+    );
+    return;
+  }
   // Listed but unlabelled (deleted meanwhile, an index of attestations only): building would push no
   // exact tag, yet move the floating tags to that untagged build.
   if (!view.releaseLabels && (view.tags.includes(releaseTag) || view.digests[releaseTag])) {
@@ -427,7 +439,11 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     phase: run.phase,
     repository,
     version,
-    stackVersion: ran.served.kind === "unchanged" && ran.served.version ? ran.served.version : version.text,
+    stackVersion:
+      ran.served.kind === "unchanged" && ran.served.version
+        ? ran.served.version
+        : (rollForward(context, run) ?? version.text),
+    ...(run.pin && rollForward(context, run) ? { rollForwardVersion: rollForward(context, run) } : {}),
     tags,
     releaseTag: context.qualify(context.releaseTag),
     candidate: run.candidate,
@@ -487,6 +503,16 @@ function githubStep(context: PlanContext, run: RunDecisions, github: GitHubSetti
     registryUsername: settings.registryUsername,
     hasPulumiAccessToken: settings.hasPulumiAccessToken,
   });
+}
+
+/**
+ * In a rollback, the release a roll forward returns to: the highest stable release in the registry, so
+ * the outputs (and the checkout the workflows make from them) are the same from a laptop and from CI,
+ * whatever the checkout or RELEASE_VERSION says. Undefined when the registry was not read.
+ */
+function rollForward(context: PlanContext, run: RunDecisions): string | undefined {
+  if (!run.pin || !context.read) return undefined;
+  return context.released.filter((release) => release.stable).at(-1)?.version;
 }
 
 /** `releaseTargets` sets a pin exactly when the intent is a rollback; this narrows the type accordingly. */

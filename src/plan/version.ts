@@ -49,6 +49,17 @@ function parse(setting: string, value: string, source: VersionSource): ResolvedV
   };
 }
 
+/** Whether any source names a version (without judging it): a run without one can still list releases. */
+export function versionGiven(inputs: Omit<VersionInputs, "fallback">): boolean {
+  const { configured, env, versionFile } = inputs;
+  return Boolean(
+    configured?.text.trim() ||
+      env.RELEASE_VERSION?.trim() ||
+      (env.GITHUB_REF_TYPE === "tag" && env.GITHUB_REF_NAME?.trim()) ||
+      versionFile?.content.trim(),
+  );
+}
+
 /**
  * The first source that is set wins: stack config, then `RELEASE_VERSION`, then the pushed
  * tag of a CI run, then the VERSION file. A source that is set but invalid is an error, never

@@ -447,7 +447,8 @@ export class RegistryClient {
     }
   }
 
-  private async request(
+  /** Protected, not private: `npm run doctor` starts and cancels a blob upload through it (src/doctor/registry.ts). */
+  protected async request(
     method: string,
     pathAndQuery: string,
     action: Action,

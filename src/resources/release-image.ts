@@ -127,7 +127,7 @@ function named<T>(resources: Map<string, T>, name: string, kind: string): T {
 /** The candidate's digest, from where the plan says it is: the registry, the release's Index, or its one Image. */
 function candidateDigestOf(candidate: CandidatePlan, built: Built): pulumi.Output<string> {
   if (candidate.source === "registry") return pulumi.output(candidate.digest);
-  if (candidate.source === "unknown") return pulumi.output("");
+  if (candidate.source === "unknown" || candidate.source === "none") return pulumi.output("");
   return "index" in candidate.digestOf
     ? named(built.indexes, candidate.digestOf.index, "indexes").ref.apply(digestOf)
     : named(built.images, candidate.digestOf.image, "builds").digest;

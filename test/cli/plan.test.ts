@@ -94,7 +94,8 @@ describe("npm run plan", () => {
 
   it("shows a rollback: the pinned release, its floating tags, and no image", () => {
     const table = plan(["--stack", "prod", "--config", "finsight:pin=v1.3.2"]);
-    assert.match(table, /^pinned\s+1\.3\.2: ghcr\.io\/acme\/finsight-backend:v1\.3\.2$/m);
+    assert.match(table, /^version\s+1\.3\.2 \(finsight:pin\)$/m);
+    assert.match(table, /^serves\s+ghcr\.io\/acme\/finsight-backend:v1\.3\.2$/m);
     assert.match(table, /^phase\s+rollback: nothing is built; the floating tags move to the pinned release$/m);
     assert.match(table, /^tag latest\s+-> 1\.3\.2: pinned to 1\.3\.2 \(finsight:pin\)$/m);
     assert.doesNotMatch(table, /^image /m);
@@ -140,7 +141,7 @@ describe("npm run plan", () => {
     const { RELEASE_VERSION: _, ...env } = ENV;
     const table = plan(["--stack", "prod", "--config", "pin=1.3.2"], env);
     assert.match(table, /^phase\s+rollback: nothing is built/m);
-    assert.match(table, /^version\s+1\.3\.2 \(from pin\)$/m);
+    assert.match(table, /^version\s+1\.3\.2 \(finsight:pin\)$/m);
     assert.doesNotMatch(table, /^image /m);
   });
 

@@ -7,9 +7,9 @@ import { CONFIG_KEYS, OBJECT_CONFIG_KEYS, SECRET_CONFIG_KEYS } from "../../src/i
 import { PROJECT_DIR } from "../support/program";
 
 const project = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8"));
-const readme = readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+const reference = readFileSync(path.join(PROJECT_DIR, "docs", "CONFIGURATION.md"), "utf8");
 
-describe("Pulumi.yaml and the README agree with the program", () => {
+describe("Pulumi.yaml and docs/CONFIGURATION.md agree with the program", () => {
   it("declares every key the program reads, each with a type and a description", () => {
     const declarable = CONFIG_KEYS.filter((key) => !(OBJECT_CONFIG_KEYS as readonly string[]).includes(key));
     assert.deepEqual(Object.keys(project.config).sort(), [...declarable].sort());
@@ -21,9 +21,13 @@ describe("Pulumi.yaml and the README agree with the program", () => {
     }
   });
 
-  it("documents every key in the README's config table", () => {
+  it("documents every key in the configuration reference's table", () => {
     for (const key of [...CONFIG_KEYS, ...SECRET_CONFIG_KEYS]) {
-      assert.match(readme, new RegExp(`^\\| \`finsight:${key}\` +\\|`, "m"), `README documents finsight:${key}`);
+      assert.match(
+        reference,
+        new RegExp(`^\\| \`finsight:${key}\` +\\|`, "m"),
+        `docs/CONFIGURATION.md documents finsight:${key}`,
+      );
     }
   });
 });

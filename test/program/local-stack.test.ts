@@ -1,5 +1,5 @@
 /**
- * The `local` stack (Pulumi.local.yaml): the README's "Try a release on one machine", step by step,
+ * The `local` stack (Pulumi.local.yaml): docs/LOCAL-STACK.md, step by step,
  * as far as it runs without the Pulumi CLI: the real index.ts under the mock runtime against a real
  * registry on loopback (which stands where the walkthrough's localhost:5000 is), and the floating-tag
  * provider applied to that registry where `pulumi up` would apply it.

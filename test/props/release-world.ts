@@ -535,7 +535,7 @@ export class ReleaseWorld {
   /** docker-build's part: one image per build (per platform), an index per exact tag when there are several. */
   private async build(plan: ReleasePlan): Promise<string> {
     if (plan.candidate.source === "registry") return plan.candidate.digest;
-    if (plan.candidate.source === "unknown" || plan.builds.length === 0) return "";
+    if (plan.candidate.source !== "build" || plan.builds.length === 0) return "";
     const prefix = `${plan.repository.name}:`;
     const bare = (tag: string) => tag.slice(prefix.length);
     const images = new Map<string, { digest: string; platform: string }>();

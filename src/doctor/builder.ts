@@ -1,0 +1,111 @@
+import semver from "semver";
+import { isLoopbackHost } from "../registry/client";
+import { firstLine, runCommand } from "./commands";
+import type { DoctorContext } from "./context";
+import { type CheckResult, fail, pass } from "./report";
+
+/** Pushing together with a cache export needs BuildKit 0.13 or later (docker-build's own requirement). */
+const MIN_BUILDKIT = "0.13.0";
+/** Drivers docker-build builds with; the legacy `docker` driver is refused by the provider. */
+const DRIVERS = ["docker-container", "kubernetes", "remote"];
+
+interface BuilderFacts {
+  name?: string;
+  driver?: string;
+  status?: string;
+  buildkit?: string;
+  driverOptions?: string;
+}
+
+/** `docker buildx inspect`'s text: `Name:`, `Driver:`, and per node `Status:`, `BuildKit version:` (older buildx: `Buildkit:`). */
+export function parseBuildxInspect(text: string): BuilderFacts {
+  const facts: BuilderFacts = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Za-z][A-Za-z ]*?):\s+(.*)$/.exec(line.trim());
+    if (!match) continue;
+    const [, key, value] = match;
+    if (key === "Name" && facts.name === undefined) facts.name = value;
+    else if (key === "Driver") facts.driver = value;
+    else if (key === "Status" && facts.status === undefined) facts.status = value;
+    else if ((key === "BuildKit version" || key === "Buildkit") && facts.buildkit === undefined) facts.buildkit = value;
+    else if (key === "Driver Options" && facts.driverOptions === undefined) facts.driverOptions = value;
+  }
+  return facts;
+}
+
+/** The buildx builder docker-build will use: finsight:builder, else the current one. */
+export function checkBuilder(context: DoctorContext): CheckResult[] {
+  const titles = { builder: "buildx builder", buildkit: "BuildKit version" };
+  const named = context.settings?.builder;
+  const loopback = context.settings ? isLoopbackHost(context.settings.repository.host) : false;
+  const create = `docker buildx create --name finsight --driver docker-container${loopback ? " --driver-opt network=host" : ""} --use`;
+  const result = runCommand("docker", ["buildx", "inspect", ...(named ? [named] : [])], {
+    cwd: context.projectDir,
+    env: context.env,
+    timeoutMs: 30_000,
+  });
+  const notChecked = (why: string) => fail("buildkit", titles.buildkit, `not checked: ${why}`, "fix the builder first");
+  if (!result.ran) {
+    const fix =
+      result.why === "missing"
+        ? "install Docker (Debian: apt-get install docker.io) and its buildx plugin"
+        : "check that the Docker engine answers: docker info";
+    return [fail("builder", titles.builder, result.message, fix), notChecked("no builder")];
+  }
+  if (result.status !== 0) {
+    const said = firstLine(result);
+    const fix = /not a docker command|unknown command/i.test(said)
+      ? `install Docker's buildx plugin (https://docs.docker.com/build/install-buildx/), then ${create}`
+      : named
+        ? `${create.replace("--name finsight", `--name ${named}`)}   (finsight:builder names ${named})`
+        : create;
+    return [fail("builder", titles.builder, `docker buildx inspect failed: ${said}`, fix), notChecked("no builder")];
+  }
+  const facts = parseBuildxInspect(result.stdout);
+  const name = facts.name ?? named ?? "(current)";
+  const results: CheckResult[] = [];
+  if (!facts.driver || !DRIVERS.includes(facts.driver)) {
+    results.push(
+      fail(
+        "builder",
+        titles.builder,
+        `${name} uses the ${facts.driver ?? "unknown"} driver; docker-build needs ${DRIVERS.join(", ")}`,
+        create,
+      ),
+    );
+  } else if (loopback && facts.driver === "docker-container" && !/network="?host"?/.test(facts.driverOptions ?? "")) {
+    results.push(
+      fail(
+        "builder",
+        titles.builder,
+        `${name} (docker-container) runs in its own network, so it cannot push to ${context.settings?.repository.host}`,
+        `docker buildx rm ${name} && ${create}`,
+      ),
+    );
+  } else {
+    results.push(pass("builder", titles.builder, `${name}, driver ${facts.driver}`));
+  }
+  const version = facts.buildkit ? semver.coerce(facts.buildkit)?.version : undefined;
+  if (version === undefined) {
+    results.push(
+      fail(
+        "buildkit",
+        titles.buildkit,
+        `${name} reports no BuildKit version (status ${facts.status ?? "unknown"}): it has not started yet`,
+        `docker buildx inspect --bootstrap ${name}`,
+      ),
+    );
+  } else if (semver.lt(version, MIN_BUILDKIT)) {
+    results.push(
+      fail(
+        "buildkit",
+        titles.buildkit,
+        `${facts.buildkit}; pushing with a cache export needs ${MIN_BUILDKIT} or later`,
+        `docker buildx rm ${name} && ${create}   (a new builder runs the current moby/buildkit)`,
+      ),
+    );
+  } else {
+    results.push(pass("buildkit", titles.buildkit, `${facts.buildkit} (${MIN_BUILDKIT} or later)`));
+  }
+  return results;
+}
