@@ -147,3 +147,26 @@ describe("promise 5: same content, same release", () => {
     });
   });
 });
+
+describe("promise 3, as the generated histories pinned it down", () => {
+  const v140 = digest("40");
+  const v150 = digest("50");
+
+  it("a prerelease is never served: latest stays on the promoted release, and so does the environment", () => {
+    const inputs = planInputs({ github: true, config: { "finsight:version": "1.6.0-rc.1" } });
+    const planned = plan(inputs, readView({ "v1.5.0": v150, "v1.5": v150, v1: v150, latest: v150 }));
+    assert.deepEqual(planned.served, { kind: "unchanged", ref: `${q("v1.5.0")}@${v150}`, version: "1.5.0" });
+    assert.deepEqual(planned.github?.kept, ["FINSIGHT_BACKEND_IMAGE", "FINSIGHT_VERSION"]);
+  });
+
+  it("without a floating tag of every release, a version below the highest leaves what is served as it is", () => {
+    // ["v{{version}}", "v{{major}}"]: v1 shows the 1.x line only, not what users run (2.0.0 may be served).
+    const inputs = planInputs({
+      config: { "finsight:version": "1.4.1", "finsight:tags": JSON.stringify(["v{{version}}", "v{{major}}"]) },
+    });
+    const planned = plan(inputs, readView({ "v1.4.0": v140, v1: v140, "v2.0.0": digest("20"), v2: digest("20") }));
+    assert.deepEqual(floatingTargets(planned), { v1: "release" });
+    assert.deepEqual(planned.served, { kind: "unchanged" });
+    assert.ok(planned.notes.some((note) => note.startsWith("what is served stays as it is")));
+  });
+});

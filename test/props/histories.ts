@@ -64,7 +64,7 @@ const operationOf = (templates: fc.Arbitrary<number>): fc.Arbitrary<Operation> =
         version,
         templates,
         platforms,
-        newContent: fc.boolean(),
+        content: fc.constantFrom("same" as const, "same" as const, "new" as const, "this-commit" as const),
       }),
     },
     {
@@ -74,7 +74,7 @@ const operationOf = (templates: fc.Arbitrary<number>): fc.Arbitrary<Operation> =
         version,
         templates,
         platforms,
-        newContent: fc.boolean(),
+        content: fc.constantFrom("same" as const, "same" as const, "new" as const, "this-commit" as const),
       }),
     },
     {

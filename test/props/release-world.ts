@@ -69,7 +69,14 @@ export type Fault =
   | { kind: "moved-during-run"; tag: string };
 
 export type Operation =
-  | { kind: "release" | "candidate"; version: string; templates: number; platforms: number; newContent: boolean }
+  | {
+      kind: "release" | "candidate";
+      version: string;
+      templates: number;
+      platforms: number;
+      /** The version's recorded checkout, new content, or (for a version not yet released) the current commit as it is. */
+      content: "same" | "new" | "this-commit";
+    }
   | { kind: "promote"; version: string; digest: "right" | "wrong" }
   | { kind: "pin"; version: string }
   | { kind: "unpin" }
@@ -83,7 +90,7 @@ export function describe(operation: Operation): string {
   switch (operation.kind) {
     case "release":
     case "candidate":
-      return `${operation.kind} ${operation.version} tags=${JSON.stringify(TEMPLATE_SETS[operation.templates])} platforms=${PLATFORM_SETS[operation.platforms].join(",")}${operation.newContent ? " (new content)" : ""}`;
+      return `${operation.kind} ${operation.version} tags=${JSON.stringify(TEMPLATE_SETS[operation.templates])} platforms=${PLATFORM_SETS[operation.platforms].join(",")}${operation.content === "same" ? "" : ` (${operation.content})`}`;
     case "promote":
       return `promote ${operation.version} with the ${operation.digest} digest`;
     case "pin":
@@ -296,11 +303,11 @@ export class ReleaseWorld {
         case "candidate":
           this.templates = operation.templates;
           this.platforms = operation.platforms;
-          this.checkoutFor(operation.version, operation.newContent);
+          this.checkoutFor(operation.version, operation.content);
           break;
         case "promote":
         case "rerun":
-          this.checkoutFor(operation.version, false);
+          this.checkoutFor(operation.version, "same");
           break;
         case "pin":
           this.pin = operation.version;
@@ -333,9 +340,15 @@ export class ReleaseWorld {
     await this.checkPromises(operation, result, before, { promoteDigest, servedBefore, foreignBefore });
   }
 
-  private checkoutFor(version: string, newContent: boolean): void {
+  private checkoutFor(version: string, content: "same" | "new" | "this-commit"): void {
     const recorded = this.sources.get(version);
-    if (recorded && !newContent) {
+    if (!recorded && content === "this-commit") {
+      // Another version tagged on the commit checked out now: the same tree, the same commit.
+      this.checkout = { ...this.checkout, version };
+      this.sources.set(version, { ...this.checkout });
+      return;
+    }
+    if (recorded && content !== "new") {
       // The same commit, or (after an unrelated commit on it) the same tree at another commit.
       if (this.checkout.version !== version || this.checkout.tree !== recorded.tree) this.checkout = { ...recorded };
       return;
@@ -352,6 +365,16 @@ export class ReleaseWorld {
     const others = (await this.backend.tags()).filter((tag) => tag !== this.versionTag(version));
     const other = others.length ? await this.backend.digestOf(others[this.counter++ % others.length]) : undefined;
     return other && other !== own ? other : sha256(Buffer.from(`not a release ${this.counter++}`));
+  }
+
+  /** Where a tag points now, for example tests that replay a fixed history. */
+  async digestOf(tag: string): Promise<string | undefined> {
+    return this.backend.digestOf(tag);
+  }
+
+  /** FINSIGHT_BACKEND_IMAGE as the environment holds it after the last run that wrote it. */
+  get servedRef(): string | undefined {
+    return this.served?.ref;
   }
 
   /** The floating tag of every release in the current templates (`latest`, `demo`): the registry's record of what is served. */
@@ -386,7 +409,7 @@ export class ReleaseWorld {
     const tag = this.versionTag(version);
     if (await this.backend.digestOf(tag)) return;
     const saved = this.checkout;
-    this.checkoutFor(version, false);
+    this.checkoutFor(version, "same");
     const labels = this.labelsFor(version);
     this.checkout = saved;
     if (!labels) return;
