@@ -170,3 +170,49 @@ describe("promise 3, as the generated histories pinned it down", () => {
     assert.ok(planned.notes.some((note) => note.startsWith("what is served stays as it is")));
   });
 });
+
+describe("promise 1 at config time: the ugly template lists", () => {
+  const targetsOf = (version: string, tags: string[]) =>
+    releaseTargets(
+      planInputs({
+        config: { "finsight:version": version, "finsight:tags": JSON.stringify(tags) },
+        env: { GITHUB_RUN_ID: "42" },
+      }),
+    );
+  const accepted: [string, string[]][] = [
+    ["1.4.0", ["v{{version}}", "v{{major}}.{{minor}}", "v{{major}}", "latest"]],
+    ["1.4.0", ["v{{version}}", "sha-{{sha}}", "latest"]],
+    ["1.4.0", ["{{major}}.{{minor}}.{{patch}}", "latest"]],
+    ["1.5.0-rc.1", ["v{{version}}", "v{{major}}.{{minor}}", "latest"]],
+    ["1.4.0+build.7", ["v{{version}}", "latest"]],
+  ];
+  for (const [version, tags] of accepted) {
+    it(`accepted: ${version} with ${tags.join(", ")}`, () => assert.doesNotThrow(() => targetsOf(version, tags)));
+  }
+  const refused: [string, string[], RegExp][] = [
+    [
+      "1.4.0",
+      ["v{{version}}", "v{{patch}}"],
+      /template "v\{\{patch\}\}" renders v0 for 1\.4\.0, an exact tag of template "v\{\{patch\}\}", which does not name one release/,
+    ],
+    [
+      "1.4.0+build.7",
+      ["{{major}}.{{minor}}.{{patch}}"],
+      /renders 1\.4\.0 for 1\.4\.0\+build\.7, the exact tag of release 1\.4\.0/,
+    ],
+    [
+      "1.4.0",
+      ["v{{version}}", "v{{major}}.{{minor}}.{{patch}}-latest", "v1.4.0"],
+      /template "v1\.4\.0" is a floating tag that renders v1\.4\.0, the exact tag of release 1\.4\.0/,
+    ],
+    [
+      "1.4.0",
+      ["v{{version}}", "run-{{runId}}", "run-7"],
+      /template "run-7" is a floating tag that renders run-7, the exact tag of another build/,
+    ],
+  ];
+  for (const [version, tags, message] of refused) {
+    it(`refused: ${version} with ${tags.join(", ")}`, () =>
+      assert.throws(() => targetsOf(version, tags), { name: "ReleaseConfigError", message }));
+  }
+});
