@@ -52,9 +52,10 @@ function hiddenChanges(context: string): { path: string; flag: string }[] {
       flag: tag === "S" || tag === "s" ? "skip-worktree" : "assume-unchanged",
     }));
   if (flagged.length === 0) return [];
-  // `HEAD:./<path>` is the committed blob; hash-object (filters applied, as `git add` would) is the disk.
+  // ls-tree is the commit's blob and mode (one listing of the context: a sparse checkout may flag
+  // thousands of files); hash-object (filters applied, as `git add` would) is the disk.
   const committed = new Map(
-    paths(runGit(context, ["ls-tree", "-r", "-z", "HEAD", "--", ...flagged.map((file) => file.path)])).map((line) => {
+    paths(runGit(context, ["ls-tree", "-r", "-z", "HEAD", "--", "."])).map((line) => {
       const [meta, file] = line.split("\t");
       const [mode, , blob] = meta.split(" ");
       return [file, { mode, blob }];

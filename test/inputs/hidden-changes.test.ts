@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
@@ -72,6 +72,19 @@ describe("the clean-tree check cannot be told not to look", () => {
     writeFileSync(path.join(dir, "build.log"), "noise\n");
     assert.equal(git("status", "--porcelain"), "");
     assert.deepEqual(readSourceFacts(dir, {}).uncommitted, ["secrets.env"]);
+  });
+
+  it("in a context that is one folder of a larger repository, the hidden edit is named relative to the context", () => {
+    const { dir, git } = checkout({ "README.md": "monorepo\n" });
+    mkdirSync(path.join(dir, "backend"));
+    writeFileSync(path.join(dir, "backend", "Dockerfile.backend"), "FROM scratch\n");
+    git("add", "-A");
+    git("commit", "-q", "-m", "the backend");
+    writeFileSync(path.join(dir, "backend", "Dockerfile.backend"), "FROM scratch\nLABEL edited=yes\n");
+    git("update-index", "--skip-worktree", "backend/Dockerfile.backend");
+    assert.deepEqual(readSourceFacts(path.join(dir, "backend"), {}).uncommitted, [
+      "Dockerfile.backend (skip-worktree)",
+    ]);
   });
 
   it("a flagged file whose content is unchanged is clean: the flag alone changes nothing the build sends", () => {
