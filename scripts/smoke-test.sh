@@ -10,7 +10,7 @@
 set -euo pipefail
 
 usage() { echo "usage: $0 IMAGE_REF [ENV=VALUE…]" >&2; exit 2; }
-[ "$#" -ge 1 ] && [ -n "$1" ] || usage
+if [ "$#" -lt 1 ] || [ -z "$1" ]; then usage; fi
 image_ref="$1"
 shift
 env_args=()
@@ -29,6 +29,7 @@ fail() {
 }
 
 container=""
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   if [ -n "$container" ]; then docker rm --force "$container" >/dev/null 2>&1 || true; fi
 }

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { formatReport } from "../doctor/report";
 import { runDoctor } from "../doctor/run";
 import { readStackConfig, UnknownStackError } from "../inputs/stack-files";
-import { closestName } from "../model/errors";
+import { closestName, ReleaseConfigError } from "../model/errors";
 
 export const USAGE = `usage: npm run doctor -- --stack <stack> [--read-only] [--json]
 
@@ -52,8 +52,13 @@ export async function main(argv: string[], projectDir = process.cwd(), env = pro
       process.stdout.write(USAGE);
       return 0;
     }
-    // The one unknown-stack check of the project (it names the stacks there are).
-    readStackConfig(projectDir, parsed.stack);
+    // The one unknown-stack check of the project (it names the stacks there are); a stack file that
+    // does not parse is the settings line's to report, with the rest of the checks.
+    try {
+      readStackConfig(projectDir, parsed.stack);
+    } catch (error) {
+      if (error instanceof UnknownStackError || !(error instanceof ReleaseConfigError)) throw error;
+    }
     const report = await runDoctor({
       projectDir,
       stack: parsed.stack,

@@ -2,7 +2,7 @@ import semver from "semver";
 import { isLoopbackHost } from "../registry/client";
 import { firstLine, runCommand } from "./commands";
 import type { DoctorContext } from "./context";
-import { type CheckResult, fail, pass } from "./report";
+import { type CheckResult, fail, pass, skip } from "./report";
 
 /** Pushing together with a cache export needs BuildKit 0.13 or later (docker-build's own requirement). */
 const MIN_BUILDKIT = "0.13.0";
@@ -36,6 +36,16 @@ export function parseBuildxInspect(text: string): BuilderFacts {
 /** The buildx builder docker-build will use: finsight:builder, else the current one. */
 export function checkBuilder(context: DoctorContext): CheckResult[] {
   const titles = { builder: "buildx builder", buildkit: "BuildKit version" };
+  const intent = context.settings?.intent;
+  if (intent?.kind === "rollback") {
+    return [
+      skip(
+        "builder",
+        titles.builder,
+        `finsight:pin is ${intent.pin}: a rollback builds nothing, so it needs no builder`,
+      ),
+    ];
+  }
   const named = context.settings?.builder;
   const loopback = context.settings ? isLoopbackHost(context.settings.repository.host) : false;
   const create = `docker buildx create --name finsight --driver docker-container${loopback ? " --driver-opt network=host" : ""} --use`;

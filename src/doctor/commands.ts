@@ -19,12 +19,14 @@ export function runCommand(
     env: options.env,
     encoding: "utf8",
     timeout: options.timeoutMs ?? 20_000,
+    // SIGKILL, not the default SIGTERM: a command that ignores SIGTERM would hold the doctor forever.
+    killSignal: "SIGKILL",
     stdio: ["ignore", "pipe", "pipe"],
     maxBuffer: 16 * 1024 * 1024,
   });
   const error = result.error as NodeJS.ErrnoException | undefined;
   if (error?.code === "ENOENT") return { ran: false, why: "missing", message: `${command} is not on PATH` };
-  if (error?.code === "ETIMEDOUT" || result.signal === "SIGTERM") {
+  if (error?.code === "ETIMEDOUT" || result.signal === "SIGKILL") {
     return {
       ran: false,
       why: "timeout",

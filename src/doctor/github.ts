@@ -66,7 +66,7 @@ class GitHubApi {
     const message =
       isRecord(answer.body) && typeof answer.body.message === "string"
         ? answer.body.message
-        : describeShape(answer.body);
+        : describeShape(answer.body, [this.token]);
     // Fine-grained tokens are told which permission an endpoint wants.
     const wants = answer.headers.get("x-accepted-github-permissions");
     return redactCredentials(`GET ${path} answered ${answer.status}${wants ? ` (needs ${wants})` : ""}: ${message}`, [
@@ -295,8 +295,12 @@ export async function checkGitHub(context: DoctorContext): Promise<CheckResult[]
     );
   }
 
-  // The environment and the deploy secrets the workflows read from it (never from the repository).
-  const deploySecrets = ["PULUMI_ACCESS_TOKEN", "FINSIGHT_GITHUB_ADMIN_TOKEN"];
+  // The environment and the deploy secrets the workflows read from it (never from the repository). The
+  // workflows give prod, whose reviewers approve every run, the admin token; every other stack gets the
+  // environments-only FINSIGHT_GITHUB_TOKEN, and must not hold the admin token at all.
+  const adminToken = "FINSIGHT_GITHUB_ADMIN_TOKEN";
+  const githubToken = context.stack === "prod" ? adminToken : "FINSIGHT_GITHUB_TOKEN";
+  const deploySecrets = ["PULUMI_ACCESS_TOKEN", githubToken];
   const envPath = `${repoPath}/environments/${encodeURIComponent(env)}`;
   const environment = await api.get(envPath);
   if (environment.status === 404) {
@@ -324,15 +328,24 @@ export async function checkGitHub(context: DoctorContext): Promise<CheckResult[]
       if (seen.status === 404) missing.push(name);
       else if (seen.status !== 200) missing.push(`${name} (${api.describe(`${envPath}/secrets/${name}`, seen)})`);
     }
+    const exposedAdmin =
+      githubToken !== adminToken && (await api.get(`${envPath}/secrets/${adminToken}`)).status !== 404;
     push(
-      missing.length > 0
+      exposedAdmin
         ? fail(
             idOf("environment"),
             titles.environment,
-            `environment ${env} lacks ${missing.join(", ")}`,
-            missing.map((name) => `gh secret set ${name.split(" ")[0]} --env ${env} --repo ${repo}`).join(" && "),
+            `environment ${env} holds ${adminToken} (or its presence could not be ruled out), but only prod's reviewed environment may: any v* tag reaches ${env}`,
+            `gh secret delete ${adminToken} --env ${env} --repo ${repo}`,
           )
-        : pass(idOf("environment"), titles.environment, `${env} exists and holds ${deploySecrets.join(", ")}`),
+        : missing.length > 0
+          ? fail(
+              idOf("environment"),
+              titles.environment,
+              `environment ${env} lacks ${missing.join(", ")}`,
+              missing.map((name) => `gh secret set ${name.split(" ")[0]} --env ${env} --repo ${repo}`).join(" && "),
+            )
+          : pass(idOf("environment"), titles.environment, `${env} exists and holds ${deploySecrets.join(", ")}`),
     );
   }
 

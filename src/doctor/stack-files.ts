@@ -6,7 +6,7 @@ import { readSourceFacts } from "../inputs/source-facts";
 import { readStackConfig } from "../inputs/stack-files";
 import { ReleaseConfigError } from "../model/errors";
 import type { DoctorContext } from "./context";
-import { type CheckResult, fail, pass } from "./report";
+import { type CheckResult, fail, pass, skip } from "./report";
 
 /** The stack file parses into settings the release accepts (every problem named, as `pulumi up` would). */
 export function checkSettings(context: DoctorContext): CheckResult {
@@ -36,7 +36,13 @@ export function checkSettings(context: DoctorContext): CheckResult {
 export function checkPlaceholders(context: DoctorContext): CheckResult {
   const title = "placeholders replaced";
   const file = `Pulumi.${context.stack}.yaml`;
-  const { values } = readStackConfig(context.projectDir, context.stack);
+  let values: Record<string, string>;
+  try {
+    ({ values } = readStackConfig(context.projectDir, context.stack));
+  } catch (error) {
+    if (!(error instanceof ReleaseConfigError)) throw error;
+    return fail("placeholders", title, `not checked: ${file} does not parse (above)`, "fix the settings above");
+  }
   const keys = Object.entries(values)
     .filter(([, value]) => /\bacme\b/i.test(value))
     .map(([key]) => key)
@@ -58,6 +64,13 @@ export function checkCheckout(context: DoctorContext): CheckResult {
   const settings = context.settings;
   if (!settings)
     return fail("checkout", title, "not checked: the stack settings do not parse (above)", "fix the settings above");
+  if (settings.intent.kind === "rollback") {
+    return skip(
+      "checkout",
+      title,
+      `finsight:pin is ${settings.intent.pin}: a rollback builds nothing, so it needs no application checkout`,
+    );
+  }
   const dir = path.resolve(context.projectDir, settings.context);
   const shown = `${settings.context}/`;
   const clone = settings.sourceUrl

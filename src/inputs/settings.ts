@@ -243,7 +243,7 @@ function parseTokenHosts(raw: ConfigInput): string[] {
  * Keys in the namespace that the program does not read are refused: `finsight:verison` would
  * otherwise release whatever the VERSION file says. So is a secret key holding a plain value.
  */
-function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: readonly string[]): void {
+function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: readonly string[], stack: string): void {
   const secretNames: readonly string[] = [...SECRET_CONFIG_KEYS, ...listedSecretKeys];
   const known: readonly string[] = [...CONFIG_KEYS, ...secretNames];
   const prefix = `${NAMESPACE}:`;
@@ -252,7 +252,7 @@ function checkKeys(raw: ConfigInput, problems: Problems, listedSecretKeys: reado
     const name = fullKey.slice(prefix.length);
     if (name in PER_RUN_KEYS) {
       problems.add(
-        `${fullKey} is not configuration any more, got ${JSON.stringify(raw.values[fullKey] ?? "")}: it belongs to one run, so it must never be saved in a stack file. Remove it with \`pulumi config rm ${fullKey}\` (add --stack <stack>), and give it for the one run as ${PER_RUN_KEYS[name]}`,
+        `${fullKey} is not configuration any more, got ${JSON.stringify(raw.values[fullKey] ?? "")}: it belongs to one run, so it must never be saved in a stack file. Remove it with \`pulumi config rm ${fullKey} --stack ${stack}\`, and give it for the one run as ${PER_RUN_KEYS[name]}`,
       );
     } else if (!known.includes(name)) {
       problems.add(unknownKey(prefix, name, known));
@@ -288,7 +288,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
   const isSecretSet = (name: string) =>
     raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
   const github = problems.check(() => parseGitHubSettings(raw.values[key("github")], stack));
-  checkKeys(raw, problems, Object.values(github?.secrets ?? {}));
+  checkKeys(raw, problems, Object.values(github?.secrets ?? {}), stack);
   for (const [name, configKey] of Object.entries(github?.secrets ?? {})) {
     const plainValue = key(configKey) in raw.values && !raw.secretKeys.has(key(configKey)); // reported above
     if (!isSecretSet(configKey) && !plainValue) {

@@ -15,9 +15,29 @@ type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string
 
 const asConfigString = (value: YamlValue): string => (typeof value === "string" ? value : JSON.stringify(value));
 
+const kindOf = (value: unknown) => (Array.isArray(value) ? "a list" : value === null ? "nothing" : `a ${typeof value}`);
+const isMapping = (value: unknown): value is Record<string, YamlValue> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A project or stack file: a YAML mapping, or a config error naming the file (and the line, for bad YAML). */
 function readYaml(file: string): Record<string, YamlValue> {
-  const document = parse(readFileSync(file, "utf8")) as Record<string, YamlValue> | null;
-  return document ?? {};
+  const name = path.basename(file);
+  let document: unknown;
+  try {
+    document = parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    // The yaml library's message quotes the offending lines below a first line that names the position.
+    const first = (error as Error).message.split("\n")[0].replace(/:$/, "");
+    throw new ReleaseConfigError(`${name} is not valid YAML: ${first}`);
+  }
+  if (document === null || document === undefined) return {};
+  if (!isMapping(document)) {
+    throw new ReleaseConfigError(`${name} must be a mapping with a config: section, got ${kindOf(document)}`);
+  }
+  if (document.config !== undefined && document.config !== null && !isMapping(document.config)) {
+    throw new ReleaseConfigError(`${name}: config: must map keys to values, got ${kindOf(document.config)}`);
+  }
+  return document;
 }
 
 /** A stack name with no stack file: the CLI reports it as a usage error, the program as a config error. */

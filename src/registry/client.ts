@@ -77,7 +77,13 @@ export function redactCredentials(text: string, secrets: readonly string[] = [])
   for (const secret of secrets) {
     // Very short values would blank out ordinary words; no real password or token is that short.
     if (secret.length < 4) continue;
-    for (const form of [secret, Buffer.from(secret).toString("base64"), encodeURIComponent(secret)]) {
+    // A secret of several lines may be quoted a line at a time, or its line breaks turned into spaces;
+    // one inside JSON text (a body shown by describeShape) has its quotes, backslashes and breaks escaped.
+    const lines = secret.split(/\r?\n/).filter((line) => line.length >= 4 && line !== secret);
+    const forms = [secret, Buffer.from(secret).toString("base64"), encodeURIComponent(secret)];
+    for (const text of [secret, ...lines]) forms.push(JSON.stringify(text).slice(1, -1));
+    forms.push(...lines);
+    for (const form of forms.sort((a, b) => b.length - a.length)) {
       redacted = redacted.split(form).join("[redacted]");
     }
   }
@@ -116,14 +122,18 @@ const REDIRECTS = [301, 302, 303, 307, 308];
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** A short, one-line rendering of what a registry sent, for error messages. */
-export function describeShape(value: unknown): string {
+/**
+ * A short, one-line rendering of what a registry sent, for error messages. Redacted before it is cut
+ * short: a secret cut in half would no longer be recognised afterwards.
+ */
+export function describeShape(value: unknown, secrets: readonly string[] = []): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);
   }
+  text = redactCredentials(text, secrets);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
@@ -199,12 +209,12 @@ export class RegistryClient {
       await this.expect(response, 200, "list the tags of", request);
       const body = await this.json(response, request);
       if (!isRecord(body) || !("tags" in body)) {
-        throw this.error(request, `tags/list answered ${describeShape(body)}, not a list of tags`);
+        throw this.error(request, `tags/list answered ${this.shape(body)}, not a list of tags`);
       }
       // `"tags": null` is how distribution says "a repository without tags".
       if (body.tags !== null) {
         if (!Array.isArray(body.tags) || !body.tags.every((tag) => typeof tag === "string" && TAG.test(tag))) {
-          throw this.error(request, `tags/list answered ${describeShape(body)}, not a list of tags`);
+          throw this.error(request, `tags/list answered ${this.shape(body)}, not a list of tags`);
         }
         tags.push(...(body.tags as string[]));
       }
@@ -244,10 +254,10 @@ export class RegistryClient {
     try {
       parsed = JSON.parse(bytes.toString("utf8"));
     } catch {
-      throw this.error(request, `answered ${describeShape(bytes.toString("utf8"))}, which is not a JSON manifest`);
+      throw this.error(request, `answered ${this.shape(bytes.toString("utf8"))}, which is not a JSON manifest`);
     }
     if (!isRecord(parsed) || parsed.schemaVersion !== 2 || !["string", "undefined"].includes(typeof parsed.mediaType)) {
-      throw this.error(request, `answered ${describeShape(parsed)}, not a schema 2 manifest`);
+      throw this.error(request, `answered ${this.shape(parsed)}, not a schema 2 manifest`);
     }
     const declared = response.headers.get("content-type")?.split(";")[0].trim() ?? "";
     const inner = parsed.mediaType as string | undefined;
@@ -255,10 +265,7 @@ export class RegistryClient {
       ? declared
       : (inner ?? (parsed.manifests ? MANIFEST_MEDIA_TYPES[0] : MANIFEST_MEDIA_TYPES[1]));
     if (!MANIFEST_MEDIA_TYPES.includes(mediaType) || (inner !== undefined && inner !== mediaType)) {
-      throw this.error(
-        request,
-        `answered a manifest of type ${describeShape(inner ?? declared)}, not one it asked for`,
-      );
+      throw this.error(request, `answered a manifest of type ${this.shape(inner ?? declared)}, not one it asked for`);
     }
     return { bytes, mediaType, digest };
   }
@@ -294,6 +301,11 @@ export class RegistryClient {
     return new RegistryError(`${this.describe()}: ${request}: ${cause}`, status, this.secrets());
   }
 
+  /** What a registry sent, for an error message, with this client's secrets blanked out. */
+  shape(value: unknown): string {
+    return describeShape(value, this.secrets());
+  }
+
   /** The secret values this client knows, for redaction: the password, the basic pair, the tokens it holds. */
   private secrets(): string[] {
     const { credentials } = this.access;
@@ -319,7 +331,7 @@ export class RegistryClient {
     try {
       url = new URL(target, this.base);
     } catch {
-      throw this.error(request, `the Link header names ${describeShape(target)}, which is not a URL`);
+      throw this.error(request, `the Link header names ${this.shape(target)}, which is not a URL`);
     }
     if (url.origin !== new URL(this.base).origin) {
       throw this.error(request, `the Link header points at ${url.origin}, another host; it is not followed`);
@@ -357,14 +369,17 @@ export class RegistryClient {
     try {
       return JSON.parse(text);
     } catch {
-      throw this.error(request, `answered ${describeShape(text)}, which is not JSON`);
+      throw this.error(request, `answered ${this.shape(text)}, which is not JSON`);
     }
   }
 
   private async expect(response: Response, status: number, action: string, request: string): Promise<void> {
     if (response.status === status) return;
-    const detail = (await this.readBytes(response, request, 64 * 1024).catch(() => Buffer.alloc(0)))
-      .toString("utf8")
+    // Redacted before it is cut short, so no secret is left half-recognisable.
+    const detail = redactCredentials(
+      (await this.readBytes(response, request, 64 * 1024).catch(() => Buffer.alloc(0))).toString("utf8"),
+      this.secrets(),
+    )
       .slice(0, 300)
       .trim();
     const hint =
@@ -426,7 +441,7 @@ export class RegistryClient {
       try {
         target = new URL(location, url);
       } catch {
-        throw this.error(request, `redirected to ${describeShape(location)}, which is not a URL`, response.status);
+        throw this.error(request, `redirected to ${this.shape(location)}, which is not a URL`, response.status);
       }
       if (hop >= 5) throw this.error(request, "redirected more than 5 times", response.status);
       const plain = target.protocol === "http:" && !isLoopbackHost(target.host) && !this.access.insecure;
@@ -504,7 +519,7 @@ export class RegistryClient {
     try {
       realm = new URL(params.realm);
     } catch {
-      throw this.error(request, `names the token realm ${describeShape(params.realm)}, which is not a URL`, 401);
+      throw this.error(request, `names the token realm ${this.shape(params.realm)}, which is not a URL`, 401);
     }
     // Credentials travel only over TLS, or to a loopback token service.
     if (realm.protocol !== "https:" && !(realm.protocol === "http:" && isLoopbackHost(realm.host))) {
@@ -547,9 +562,7 @@ export class RegistryClient {
     const token = isRecord(body) ? (body.token ?? body.access_token) : undefined;
     // A token goes into a header: printable ASCII without spaces, or it is not a token.
     if (typeof token !== "string" || !/^[\x21-\x7e]+$/.test(token)) {
-      const shape = isRecord(body)
-        ? `an object with ${Object.keys(body).join(", ") || "no fields"}`
-        : describeShape(body);
+      const shape = isRecord(body) ? `an object with ${Object.keys(body).join(", ") || "no fields"}` : this.shape(body);
       throw this.error(tokenRequest, `token service ${realm.origin} answered ${shape}, without a usable token`);
     }
     return `Bearer ${token}`;

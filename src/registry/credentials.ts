@@ -23,6 +23,8 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
   } catch {
     return undefined; // no docker login: anonymous access
   }
+  // A file of another shape (`null`, a list) holds no login either, as an unreadable one.
+  if (config === null || typeof config !== "object" || Array.isArray(config)) return undefined;
   const helper = config.credHelpers?.[host] ?? config.credsStore;
   if (helper) {
     try {
@@ -42,12 +44,13 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
   // `docker login` files Docker Hub under its old index address.
   const keys = host === "docker.io" ? ["https://index.docker.io/v1/", host] : [host, `https://${host}`];
   const entry = keys.map((key) => config.auths?.[key]).find((found) => found !== undefined);
-  if (entry?.auth) {
+  if (typeof entry?.auth === "string" && entry.auth !== "") {
     const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  if (entry?.username && entry.password) return { username: entry.username, password: entry.password };
+  if (typeof entry?.username === "string" && entry.username && typeof entry.password === "string" && entry.password)
+    return { username: entry.username, password: entry.password };
   return undefined;
 }
 

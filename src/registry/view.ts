@@ -1,5 +1,5 @@
 import type { ImageFacts, RegistryAccess, RegistryQuestions, RegistryView } from "../model/registry";
-import { describeShape, type Manifest, RegistryClient, RegistryError } from "./client";
+import { type Manifest, RegistryClient, RegistryError } from "./client";
 
 /**
  * The registry as one run sees it, read once before anything is registered and shared by every
@@ -26,7 +26,7 @@ function manifestShape(
   const request = `GET ${client.manifestPath(reference)}`;
   // getManifest has already checked that these bytes are a JSON object with schemaVersion 2.
   const parsed = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown>;
-  const bad = (what: string) => client.error(request, `answered a manifest whose ${what}: ${describeShape(parsed)}`);
+  const bad = (what: string) => client.error(request, `answered a manifest whose ${what}: ${client.shape(parsed)}`);
   if ("manifests" in parsed) {
     if (!Array.isArray(parsed.manifests)) throw bad("manifests is not a list");
     return {
@@ -75,11 +75,11 @@ async function labelsOf(client: RegistryClient, reference: string): Promise<Reco
   const inner = isRecord(config) ? config.config : undefined;
   const labels = isRecord(inner) ? inner.Labels : undefined;
   if (!isRecord(config) || (inner !== undefined && inner !== null && !isRecord(inner))) {
-    throw client.error(request, `answered ${describeShape(config)}, not an image config`);
+    throw client.error(request, `answered ${client.shape(config)}, not an image config`);
   }
   if (labels === undefined || labels === null) return {};
   if (!isRecord(labels) || !Object.values(labels).every((value) => typeof value === "string")) {
-    throw client.error(request, `answered image labels ${describeShape(labels)}, not a map of strings`);
+    throw client.error(request, `answered image labels ${client.shape(labels)}, not a map of strings`);
   }
   return labels as Record<string, string>;
 }
@@ -101,7 +101,7 @@ async function imageFactsOf(
   const parsed = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown>;
   const platformOf = (value: unknown, what: string) => {
     if (!isRecord(value) || typeof value.os !== "string" || typeof value.architecture !== "string") {
-      throw client.error(request, `answered ${what} without an os and architecture: ${describeShape(value)}`);
+      throw client.error(request, `answered ${what} without an os and architecture: ${client.shape(value)}`);
     }
     return `${value.os}/${value.architecture}`;
   };
@@ -132,7 +132,7 @@ async function imageFactsOf(
   const inner = isRecord(config) ? config.config : undefined;
   const labels = isRecord(inner) && isRecord(inner.Labels) ? inner.Labels : {};
   if (!Object.values(labels).every((value) => typeof value === "string")) {
-    throw client.error(blobRequest, `answered image labels ${describeShape(labels)}, not a map of strings`);
+    throw client.error(blobRequest, `answered image labels ${client.shape(labels)}, not a map of strings`);
   }
   return { platforms: [platformOf(config, "an image config")], labels: labels as Record<string, string> };
 }

@@ -25,6 +25,12 @@ function run(docker: FakeAnswer[] | undefined, overrides: Record<string, string>
 const statuses = (results: { status: string }[]) => results.map((result) => result.status);
 
 describe("doctor: buildx builder and BuildKit", () => {
+  it("a rollback (finsight:pin) builds nothing: no builder is needed, and docker is not asked", () => {
+    const results = run(undefined, { "finsight:pin": "1.3.2" });
+    assert.deepEqual(statuses(results), ["skip"], JSON.stringify(results));
+    assert.equal(results[0].detail, "finsight:pin is 1.3.2: a rollback builds nothing, so it needs no builder");
+  });
+
   it("a docker-container builder on BuildKit 0.16 passes both lines", () => {
     const results = run([{ args: "buildx inspect", stdout: buildxInspect() }]);
     assert.deepEqual(statuses(results), ["pass", "pass"], JSON.stringify(results));

@@ -223,6 +223,28 @@ describe("doctor: GitHub", () => {
     );
   });
 
+  it("demo holds the environments-only token; the admin token there fails, with the command that removes it", async () => {
+    api.routes.clear();
+    for (const [key, route] of Object.entries(goodGitHub(REPO, "demo"))) api.routes.set(key, route);
+    const good = byId(await checkGitHub(contextFor({ stack: "demo" })));
+    assert.equal(good["github-environment"].status, "pass", good["github-environment"].detail);
+    assert.equal(good["github-environment"].detail, "demo exists and holds PULUMI_ACCESS_TOKEN, FINSIGHT_GITHUB_TOKEN");
+    set(`GET /repos/${REPO}/environments/demo/secrets/FINSIGHT_GITHUB_ADMIN_TOKEN`, {
+      status: 200,
+      body: { name: "FINSIGHT_GITHUB_ADMIN_TOKEN" },
+    });
+    const exposed = byId(await checkGitHub(contextFor({ stack: "demo" })));
+    assert.equal(exposed["github-environment"].status, "fail");
+    assert.match(
+      exposed["github-environment"].detail,
+      /^environment demo holds FINSIGHT_GITHUB_ADMIN_TOKEN .* only prod's reviewed environment may/,
+    );
+    assert.equal(
+      exposed["github-environment"].fix,
+      "gh secret delete FINSIGHT_GITHUB_ADMIN_TOKEN --env demo --repo acme/finsight",
+    );
+  });
+
   it("workflow variables: missing ones get `gh variable set`; an organization variable counts", async () => {
     drop(`GET /repos/${REPO}/actions/variables/FINSIGHT_APP_REPOSITORY`);
     drop(`GET /repos/${REPO}/actions/variables/PULUMI_ORGANIZATION`);

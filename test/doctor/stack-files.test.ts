@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
+import { runDoctor } from "../../src/doctor/run";
 import { checkCheckout, checkPlaceholders, checkSettings } from "../../src/doctor/stack-files";
 import { doctorContext } from "../support/doctor";
 import { settingsOf } from "../support/plan-fixtures";
@@ -71,6 +72,28 @@ describe("doctor: stack settings and placeholders", () => {
     assert.equal(checkPlaceholders(doctorContext({ path: "/nonexistent", stack: "local" })).status, "pass");
   });
 
+  it("a stack file that is not YAML, or not a mapping: the settings line says so, naming the file and line", async () => {
+    const cases: [string, RegExp][] = [
+      ["config: [\n", /^Pulumi\.bad\.yaml is not valid YAML: .*at line \d+, column \d+$/],
+      [
+        "config:\n  finsight:push: true\n  finsight:push: false\n",
+        /^Pulumi\.bad\.yaml is not valid YAML: Map keys must be unique/,
+      ],
+      ["just a string\n", /^Pulumi\.bad\.yaml must be a mapping with a config: section, got a string$/],
+      ["config: [1, 2]\n", /^Pulumi\.bad\.yaml: config: must map keys to values, got a list$/],
+    ];
+    for (const [text, expected] of cases) {
+      const dir = projectWith("bad", text);
+      const report = await runDoctor(doctorContext({ path: "/nonexistent", stack: "bad", projectDir: dir }));
+      const settings = report.checks.find((check) => check.id === "settings");
+      assert.equal(settings?.status, "fail", text);
+      assert.match(settings?.detail ?? "", expected);
+      assert.doesNotMatch(settings?.detail ?? "", /\n/);
+      const placeholders = report.checks.find((check) => check.id === "placeholders");
+      assert.equal(placeholders?.detail, "not checked: Pulumi.bad.yaml does not parse (above)", text);
+    }
+  });
+
   it("acme inside another word is not the placeholder", () => {
     const dir = projectWith("ours", "config:\n  finsight:variant: demo\n  finsight:registry: ghcr.io/acmeworks\n");
     assert.equal(
@@ -95,6 +118,18 @@ describe("doctor: the application checkout", () => {
     const result = checkoutOf(dir);
     assert.equal(result.status, "pass", result.detail);
     assert.match(result.detail, /at [0-9a-f]{12}, clean, Dockerfile\.backend present$/);
+  });
+
+  it("a rollback (finsight:pin) builds nothing: no checkout is needed, and none is asked for", () => {
+    const result = checkCheckout({
+      ...doctorContext({ path: "/nonexistent", stack: "prod" }),
+      settings: settingsOf("prod", { "finsight:context": path.join(scratch, "nowhere"), "finsight:pin": "1.3.2" }),
+    });
+    assert.equal(result.status, "skip", result.detail);
+    assert.equal(
+      result.detail,
+      "finsight:pin is 1.3.2: a rollback builds nothing, so it needs no application checkout",
+    );
   });
 
   it("missing: the clone command from finsight:sourceUrl", () => {

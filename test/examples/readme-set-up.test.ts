@@ -61,7 +61,9 @@ describe("README set-up, as .ci/run runs it", () => {
       "busybox-static",
       "docker-registry",
       "git",
+      "jq",
       "openssl",
+      "shellcheck",
       "skopeo",
     ]);
     const ciPackages = /for pkg in ([a-z0-9. -]+); do/.exec(CI_RUN)?.[1].split(" ") ?? [];

@@ -214,8 +214,8 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
       name: "a per-run value left in the stack file (pulumi up -c saves it): the command that removes it",
       overrides: { "finsight:promoteDigest": digest("ab"), "finsight:promote": "false" },
       problems: [
-        /^finsight:promoteDigest is not configuration any more, got "sha256:a?b.*Remove it with `pulumi config rm finsight:promoteDigest` \(add --stack <stack>\), and give it for the one run as FINSIGHT_PROMOTE_DIGEST=/,
-        /^finsight:promote is not configuration any more, got "false".*`pulumi config rm finsight:promote`.*FINSIGHT_PHASE=candidate/,
+        /^finsight:promoteDigest is not configuration any more, got "sha256:a?b.*Remove it with `pulumi config rm finsight:promoteDigest --stack prod`, and give it for the one run as FINSIGHT_PROMOTE_DIGEST=/,
+        /^finsight:promote is not configuration any more, got "false".*`pulumi config rm finsight:promote --stack prod`.*FINSIGHT_PHASE=candidate/,
       ],
     },
     {

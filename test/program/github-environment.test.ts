@@ -40,7 +40,7 @@ describe("demo environment", () => {
     assert.equal(run.error, undefined);
     const [environment] = ofType(run, "repositoryEnvironment:RepositoryEnvironment");
     assert.equal(environment.inputs.environment, "demo");
-    assert.equal(environment.inputs.repository, "finsight");
+    assert.equal(environment.inputs.repository, "finsight-release");
     assert.equal(environment.inputs.reviewers, undefined);
     assert.deepEqual(environment.inputs.deploymentBranchPolicy, CUSTOM_POLICIES);
     assert.deepEqual(deployPatterns(run), [

@@ -200,7 +200,7 @@ describe("per-run intents are never configuration", () => {
     });
     assertRefused(
       run,
-      /^finsight:promote is not configuration any more, got "false".*`pulumi config rm finsight:promote`/,
+      /^finsight:promote is not configuration any more, got "false".*`pulumi config rm finsight:promote --stack prod`/,
     );
     assert.deepEqual(run.registered, []);
   });

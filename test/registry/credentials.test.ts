@@ -52,4 +52,20 @@ describe("docker login credentials (the same login the docker-build push uses)",
   it("no docker config at all means anonymous access", () => {
     assert.equal(dockerCredentials("ghcr.io", { DOCKER_CONFIG: path.join(os.tmpdir(), "finsight-none") }), undefined);
   });
+
+  it("a docker config of an odd shape (null, a list, a number where the login goes) is no login, never a crash", () => {
+    for (const text of [
+      "null",
+      "[]",
+      '"x"',
+      '{"auths":null}',
+      '{"auths":{"ghcr.io":null}}',
+      '{"auths":{"ghcr.io":{"auth":5}}}',
+      '{"auths":{"ghcr.io":{"username":1,"password":["p"]}}}',
+    ]) {
+      const dir = tempDir("finsight-docker-");
+      fs.writeFileSync(path.join(dir, "config.json"), text);
+      assert.equal(dockerCredentials("ghcr.io", { DOCKER_CONFIG: dir }), undefined, text);
+    }
+  });
 });

@@ -181,9 +181,18 @@ export function goodGitHub(repo: string, environment: string, team?: string): Re
     ...(team ? { [`GET /orgs/${owner}/teams/${team}`]: ok({ id: 42, slug: team }) } : {}),
     [`GET /repos/${repo}/environments/${environment}`]: ok({ name: environment }),
     [`GET /repos/${repo}/environments/${environment}/secrets/PULUMI_ACCESS_TOKEN`]: ok({ name: "PULUMI_ACCESS_TOKEN" }),
-    [`GET /repos/${repo}/environments/${environment}/secrets/FINSIGHT_GITHUB_ADMIN_TOKEN`]: ok({
-      name: "FINSIGHT_GITHUB_ADMIN_TOKEN",
-    }),
+    // prod holds the admin token; every other stack the environments-only token (and never the admin one).
+    ...(environment === "prod"
+      ? {
+          [`GET /repos/${repo}/environments/${environment}/secrets/FINSIGHT_GITHUB_ADMIN_TOKEN`]: ok({
+            name: "FINSIGHT_GITHUB_ADMIN_TOKEN",
+          }),
+        }
+      : {
+          [`GET /repos/${repo}/environments/${environment}/secrets/FINSIGHT_GITHUB_TOKEN`]: ok({
+            name: "FINSIGHT_GITHUB_TOKEN",
+          }),
+        }),
     [`GET /repos/${repo}/actions/variables/FINSIGHT_APP_REPOSITORY`]: ok({
       name: "FINSIGHT_APP_REPOSITORY",
       value: "x/y",
