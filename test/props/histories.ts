@@ -95,7 +95,7 @@ const operationOf = (templates: fc.Arbitrary<number>): fc.Arbitrary<Operation> =
       arbitrary: fc.record({
         kind: fc.constant("move" as const),
         tag: floatingTag,
-        to: fc.oneof(stable, fc.constant("foreign")),
+        to: fc.oneof(stable, fc.constant("foreign"), fc.constant("gone")),
       }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("half-index" as const), version: stable }) },

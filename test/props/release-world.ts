@@ -100,7 +100,9 @@ export function describe(operation: Operation): string {
     case "fault":
       return `next run: ${JSON.stringify(operation.fault)}`;
     case "move":
-      return `someone moves ${operation.tag} to ${operation.to}`;
+      return operation.to === "gone"
+        ? `someone deletes ${operation.tag}`
+        : `someone moves ${operation.tag} to ${operation.to}`;
     case "half-index":
       return `someone pushes ${operation.version} as an index missing linux/arm64`;
     default:
@@ -127,6 +129,8 @@ export interface RegistryBackend {
   manifest(digest: string): Promise<StoredManifest | undefined>;
   blob(digest: string): Promise<Buffer | undefined>;
   tags(): Promise<string[]>;
+  /** Deletes a tag (someone else's doing); absent where the registry's API cannot (distribution 2.8). */
+  deleteTag?(tag: string): Promise<void>;
   /** A copy to replay a step on without faults; undefined when the backend cannot be copied (a real registry). */
   clone?(): RegistryBackend;
 }
@@ -142,6 +146,7 @@ export function modelBackend(model: RegistryModel, host = "127.0.0.1:1"): Regist
     manifest: async (digest) => model.manifest(REPOSITORY, digest),
     blob: async (digest) => model.blob(REPOSITORY, digest),
     tags: async () => model.tagList(REPOSITORY),
+    deleteTag: async (tag) => model.deleteTag(REPOSITORY, tag),
     clone: () => modelBackend(model.clone(), host),
   };
 }
@@ -388,6 +393,13 @@ export class ReleaseWorld {
   }
 
   private async foreignMove(tag: string, to: string): Promise<void> {
+    if (to === "gone") {
+      if (!this.backend.deleteTag || !(await this.backend.digestOf(tag))) return;
+      await this.backend.deleteTag(tag);
+      this.record(tag, "", "foreign");
+      this.foreignSinceServed = true;
+      return;
+    }
     const digest = to === "foreign" ? await this.foreignImage() : await this.backend.digestOf(this.versionTag(to));
     if (!digest) return;
     const manifest = await this.backend.manifest(digest);

@@ -82,6 +82,11 @@ export class RegistryModel {
     return sha256(manifest.bytes);
   }
 
+  /** Removes a tag as a registry's tag deletion does: the manifest and its other tags stay. */
+  deleteTag(name: string, tag: string): void {
+    this.repository(name).tags.delete(tag);
+  }
+
   digestOf(name: string, tag: string): string | undefined {
     return this.repository(name).tags.get(tag);
   }
