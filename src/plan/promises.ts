@@ -4,7 +4,7 @@ import type { ImageFacts } from "../model/registry";
 import { versionText } from "../model/version-text";
 import type { FloatingTagPlan } from "./floating-tag-moves";
 import type { ReleasedVersion } from "./released-versions";
-import { PLACEHOLDER, type TagPlan, versionTagText } from "./tags";
+import { PLACEHOLDER, placeholderValues, type TagPlan } from "./tags";
 
 /**
  * The release's promises, stated once, as invariants over what the registry holds and what the stack
@@ -100,14 +100,7 @@ export interface RenderFacts {
 
 /** The tag a template gives this version, floating templates included whether or not this version gets them. */
 function renderAny(template: string, facts: RenderFacts): string | undefined {
-  const values: Record<string, string | undefined> = {
-    version: versionTagText(facts.version.text),
-    major: String(facts.version.major),
-    minor: String(facts.version.minor),
-    patch: String(facts.version.patch),
-    sha: facts.revision?.slice(0, 7),
-    runId: facts.runId,
-  };
+  const values: Record<string, string | undefined> = placeholderValues(facts);
   if (placeholders(template).some((name) => values[name] === undefined)) return undefined; // reported by planTags
   return template.replace(PLACEHOLDER, (_, name: string) => values[name] as string);
 }

@@ -55,28 +55,20 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
   fc.record({ kind: fc.constant("moved-during-run" as const), tag: floatingTag }),
 );
 
+/** A run that builds (a one-run release, or a candidate): a version, templates, platforms, and which content. */
+const build = (kind: "release" | "candidate", templates: fc.Arbitrary<number>) =>
+  fc.record({
+    kind: fc.constant(kind),
+    version,
+    templates,
+    platforms,
+    content: fc.constantFrom("same" as const, "same" as const, "new" as const, "this-commit" as const),
+  });
+
 const operationOf = (templates: fc.Arbitrary<number>): fc.Arbitrary<Operation> =>
   fc.oneof(
-    {
-      weight: 6,
-      arbitrary: fc.record({
-        kind: fc.constant("release" as const),
-        version,
-        templates,
-        platforms,
-        content: fc.constantFrom("same" as const, "same" as const, "new" as const, "this-commit" as const),
-      }),
-    },
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        kind: fc.constant("candidate" as const),
-        version,
-        templates,
-        platforms,
-        content: fc.constantFrom("same" as const, "same" as const, "new" as const, "this-commit" as const),
-      }),
-    },
+    { weight: 6, arbitrary: build("release", templates) },
+    { weight: 3, arbitrary: build("candidate", templates) },
     {
       weight: 3,
       arbitrary: fc.record({
