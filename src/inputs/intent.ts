@@ -1,6 +1,7 @@
 import { invalidSetting } from "../model/errors";
 import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
 import type { ReleaseEnvironment } from "../model/source-facts";
+import type { TagTemplate } from "../model/tag-template";
 
 /**
  * The run's intent, and every rule that combines settings and per-run values which are each valid on
@@ -17,6 +18,8 @@ export interface IntentFacts {
   push?: boolean;
   /** Whether finsight:github is enabled. */
   github: boolean;
+  /** finsight:tags, parsed, when they parsed. */
+  tags?: readonly TagTemplate[];
 }
 
 /** The intent, or the problems that keep it from being decided (one line each). */
@@ -76,6 +79,11 @@ function combinationProblems(facts: IntentFacts, candidate: boolean, digest: str
   if (digest !== undefined && facts.push === false) {
     problems.push(
       `${PROMOTE_DIGEST_VARIABLE} must be unset when finsight:push is false, got ${digest}: a promotion moves tags in the registry`,
+    );
+  }
+  if (facts.pin !== undefined && facts.tags && !facts.tags.some((template) => template.versionAlone)) {
+    problems.push(
+      `finsight:pin needs a tag template that names the version alone (such as v{{version}}) in finsight:tags, got ${JSON.stringify(facts.tags.map((template) => template.text))}`,
     );
   }
   if (facts.github && facts.push === false) {

@@ -2,17 +2,11 @@ import * as path from "node:path";
 import { SemVer } from "semver";
 import { invalidSetting, Problems, ReleaseConfigError, unknownKey } from "../model/errors";
 import { KNOWN_PLATFORMS, type PlatformName } from "../model/platforms";
-import {
-  CACHE_TYPES,
-  type CacheSettings,
-  type ConfigInput,
-  NAMESPACE,
-  type ReleaseSettings,
-  VARIANTS,
-  type Variant,
-} from "../model/settings";
+import { CACHE_TYPES, type CacheSettings, type ConfigInput, NAMESPACE, type ReleaseSettings } from "../model/settings";
 import type { ReleaseEnvironment } from "../model/source-facts";
-import { versionText } from "../model/version-text";
+import { DEFAULT_TAG_TEMPLATES, parseTagTemplates } from "../model/tag-template";
+import { VARIANTS, type Variant } from "../model/variant";
+import { parseVersionSetting, versionText } from "../model/version-text";
 import { parseBuildArgs } from "./build-args";
 import { parseGitHubSettings } from "./github-settings";
 import { decideIntent } from "./intent";
@@ -299,11 +293,14 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
   }
   const hasRegistryPassword = isSecretSet("registryPassword");
   const { registry, imageName, repository } = whereTo(raw, problems);
-  const versionText = optionalText(raw, "version");
+  const configuredVersion = optionalText(raw, "version");
   const pinText = optionalText(raw, "pin");
   const settings = {
     variant: problems.check(() => parseVariant(raw)),
-    ...(versionText ? { version: { text: versionText, from: "config" as const } } : {}),
+    // Checked here too, so a bad finsight:version is reported with every other bad setting of the run.
+    ...(configuredVersion && problems.check(() => parseVersionSetting(key("version"), configuredVersion))
+      ? { version: { text: configuredVersion, from: "config" as const } }
+      : {}),
     registry,
     imageName,
     repository,
@@ -317,9 +314,13 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     cache: problems.check(() => parseCache(raw)),
     builder: optionalText(raw, "builder"),
     target: optionalText(raw, "target"),
+    // Parsed here, once, so a bad template is reported with every other bad setting of the run.
     tags: problems.check(() => {
       const templates = configList(raw, "tags");
-      return templates?.length ? templates : undefined;
+      const variant = raw.values[key("variant")]?.trim();
+      const defaults =
+        DEFAULT_TAG_TEMPLATES[(VARIANTS as readonly string[]).includes(variant ?? "") ? (variant as Variant) : "full"];
+      return parseTagTemplates(templates?.length ? templates : defaults);
     }),
     buildOnPreview: problems.check(() => booleanSetting(raw, "buildOnPreview")),
     // A plain password is reported by checkKeys alone: the pairing with a user name is judged once it is a secret.
@@ -342,6 +343,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
       ...(pin !== undefined ? { pin } : {}),
       ...(settings.push !== undefined ? { push: settings.push } : {}),
       github: github !== undefined,
+      ...(settings.tags ? { tags: settings.tags } : {}),
     },
     env,
   );

@@ -2,13 +2,12 @@ import type { GitHubSettings } from "./github-settings";
 import type { ImageRepository, RegistryLocation } from "./image-repository";
 import type { RunIntent } from "./intent";
 import type { PlatformName } from "./platforms";
+import type { TagTemplate } from "./tag-template";
+import type { Variant } from "./variant";
 
 /** The vocabulary of a stack's `finsight:*` settings, shared by every stage: read in inputs, decided on in plan. */
 
 export const NAMESPACE = "finsight";
-
-export type Variant = "demo" | "full";
-export const VARIANTS: readonly Variant[] = ["demo", "full"];
 
 export type CacheSettings =
   | {
@@ -41,8 +40,8 @@ export interface ReleaseSettings {
   cache: CacheSettings;
   builder?: string;
   target?: string;
-  /** Tag templates; undefined means the variant's defaults (see plan/tags.ts). */
-  tags?: string[];
+  /** Tag templates, parsed; the variant's defaults (model/tag-template.ts) when finsight:tags is unset. */
+  tags: TagTemplate[];
   buildOnPreview: boolean;
   /** Set together with the secret `finsight:registryPassword`; unset means the ambient docker login. */
   registryUsername?: string;

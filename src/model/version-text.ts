@@ -1,4 +1,5 @@
 import { SemVer } from "semver";
+import { invalidSetting } from "./errors";
 
 /**
  * The one canonical text of a version: semver's own, without a `v`, keeping build metadata
@@ -20,3 +21,16 @@ export const parsedVersion = (text: string): ParsedVersion => {
   const semver = new SemVer(text);
   return { text: versionText(semver), semver };
 };
+
+export const VERSION_ACCEPTED = "a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1";
+
+/** A version as a setting gives it, parsed strictly (`1.4`, `01.2.3` and `latest` refused; a leading `v` accepted). */
+export function parseVersionSetting(setting: string, value: string): ParsedVersion {
+  let semver: SemVer;
+  try {
+    semver = new SemVer(value.trim());
+  } catch {
+    throw invalidSetting(setting, VERSION_ACCEPTED, value);
+  }
+  return { text: versionText(semver), semver };
+}

@@ -1,5 +1,6 @@
-import type { CacheSettings, Variant } from "../model/settings";
+import type { CacheSettings } from "../model/settings";
 import { slug } from "../model/slug";
+import type { Variant } from "../model/variant";
 
 /** Plain-data forms of docker-build's CacheFrom/CacheTo inputs (one backend set per entry). */
 export type CacheFromEntry = { registry: { ref: string } } | { gha: { scope: string } } | { local: { src: string } };

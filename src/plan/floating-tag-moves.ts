@@ -1,8 +1,9 @@
 import { compare, type SemVer } from "semver";
+import type { TagLine } from "../model/tag-template";
 import type { ParsedVersion } from "../model/version-text";
 import { isConfirmed, type PinnedRelease } from "./pin";
 import type { ReleasedVersion } from "./released-versions";
-import type { TagLine, TagPlan } from "./tags";
+import type { TagPlan } from "./tags";
 
 /**
  * Where each floating tag points after this run, judged from the registry, not from the event:

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import type { ReleaseSettings, Variant } from "../model/settings";
+import type { ReleaseSettings } from "../model/settings";
 import type { SourceFacts } from "../model/source-facts";
+import type { Variant } from "../model/variant";
 import { planLabels } from "./labels";
 import { BUILD_INPUTS_LABEL } from "./release-guards";
 import type { ResolvedVersion } from "./version";

@@ -1,4 +1,4 @@
-import type { Variant } from "../model/settings";
+import type { Variant } from "../model/variant";
 import type { ResolvedVersion } from "./version";
 
 const VARIANT_LABEL = "finsight.release.variant";

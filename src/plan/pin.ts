@@ -1,7 +1,8 @@
 import { ReleaseConfigError } from "../model/errors";
+import type { VersionTemplate } from "../model/tag-template";
 import { closestReleased, type ReleasedVersion } from "./released-versions";
 import type { TagPlan } from "./tags";
-import { tagForVersion, type VersionTemplate } from "./tags";
+import { tagForVersion } from "./tags";
 
 /** A rollback as asked (finsight:pin), before the registry has confirmed that the release exists. */
 export interface RequestedPin {

@@ -1,10 +1,11 @@
 import { compare, SemVer, valid } from "semver";
 import type { PlatformName } from "../model/platforms";
 import type { ImageFacts } from "../model/registry";
+import { PLACEHOLDER } from "../model/tag-template";
 import { versionText } from "../model/version-text";
 import type { FloatingTagPlan } from "./floating-tag-moves";
 import type { ReleasedVersion } from "./released-versions";
-import { PLACEHOLDER, placeholderValues, type TagPlan } from "./tags";
+import { placeholderValues, type TagPlan } from "./tags";
 
 /**
  * The release's promises, stated once, as invariants over what the registry holds and what the stack
@@ -90,7 +91,7 @@ function ownerOf(tag: string, template: string): TagOwner | undefined {
 const IMMUTABLE = ["version", "patch", "sha", "runId"];
 const placeholders = (template: string) => [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);
 /** A template naming one build (its version, patch, commit or run): its tags are never moved. */
-export const isExactTemplate = (template: string) => placeholders(template).some((name) => IMMUTABLE.includes(name));
+const isExactTemplate = (template: string) => placeholders(template).some((name) => IMMUTABLE.includes(name));
 
 export interface RenderFacts {
   version: { text: string; major: number; minor: number; patch: number };

@@ -5,18 +5,19 @@ import { platformTag, qualify } from "../model/image-repository";
 import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
 import type { PlanInputs } from "../model/plan-inputs";
 import type { ImageFacts, RegistryView } from "../model/registry";
-import type { Variant } from "../model/settings";
 import { slug } from "../model/slug";
+import type { TagLine } from "../model/tag-template";
+import type { Variant } from "../model/variant";
 import { type BuildPlan, type IndexPlan, indexName, planBuilds } from "./builds";
 import { type FloatingTagMode, type FloatingTagPlan, onLine, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
 import { confirmPin, isConfirmed, type PinnedRelease, type RequestedPin } from "./pin";
-import { brokenPromises, isExactTemplate, type RegistryFacts, rivalOf, servedByTags, servedNow } from "./promises";
+import { brokenPromises, type RegistryFacts, rivalOf, servedByTags, servedNow } from "./promises";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
-import { DEFAULT_TAG_TEMPLATES, type TagLine, type TagPlan } from "./tags";
-import type { ReleaseTargets } from "./targets";
+import type { TagPlan } from "./tags";
+import { type ReleaseTargets, rollForwardOf } from "./targets";
 import type { ResolvedVersion } from "./version";
 
 export type { BuildPlan, IndexPlan } from "./builds";
@@ -197,6 +198,8 @@ interface RunDecisions {
   buildTags: string[];
   mode: FloatingTagMode;
   served: ServedPlan;
+  /** A rollback: the release removing the pin returns to, when the registry was read. */
+  rollForward?: { version: string; tags: TagPlan };
 }
 
 /** The candidate as the registry holds it under the release's own tag, when it does (with its labels). */
@@ -220,6 +223,7 @@ function rollback(context: PlanContext, requested: RequestedPin): RunDecisions {
     indexes: [],
     buildTags: [],
     mode: { kind: "pin", pin },
+    ...(read ? rollForwardStep(context) : {}),
     served: {
       kind: "image",
       ref: `${qualify(pin.tag)}${isConfirmed(pin) ? `@${pin.digest}` : ""}`,
@@ -442,8 +446,8 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     stackVersion:
       ran.served.kind === "unchanged" && ran.served.version
         ? ran.served.version
-        : (rollForward(context, run) ?? version.text),
-    ...(run.pin && rollForward(context, run) ? { rollForwardVersion: rollForward(context, run) } : {}),
+        : (run.rollForward?.version ?? version.text),
+    ...(run.rollForward ? { rollForwardVersion: run.rollForward.version } : {}),
     tags,
     releaseTag: context.qualify(context.releaseTag),
     candidate: run.candidate,
@@ -471,7 +475,8 @@ function floatingStep(context: PlanContext, run: RunDecisions): FloatingTagPlan[
   const facts = registryFactsOf(context);
   const decided = planFloatingTags({
     baseName: context.baseName,
-    tags,
+    // A rollback holds the roll-forward release's floating tags that the pin does not move.
+    tags: run.rollForward?.tags ?? tags,
     released: context.released,
     digests: context.view.digests,
     registryRead: context.read,
@@ -508,11 +513,11 @@ function githubStep(context: PlanContext, run: RunDecisions, github: GitHubSetti
 /**
  * In a rollback, the release a roll forward returns to: the highest stable release in the registry, so
  * the outputs (and the checkout the workflows make from them) are the same from a laptop and from CI,
- * whatever the checkout or RELEASE_VERSION says. Undefined when the registry was not read.
+ * whatever the checkout or RELEASE_VERSION says.
  */
-function rollForward(context: PlanContext, run: RunDecisions): string | undefined {
-  if (!run.pin || !context.read) return undefined;
-  return context.released.filter((release) => release.stable).at(-1)?.version;
+function rollForwardStep(context: PlanContext): Pick<RunDecisions, "rollForward"> {
+  const found = rollForwardOf(context.targets, context.view.tags);
+  return found ? { rollForward: { version: found.version, tags: found.tags } } : {};
 }
 
 /** `releaseTargets` sets a pin exactly when the intent is a rollback; this narrows the type accordingly. */
@@ -565,7 +570,7 @@ function promisesStep(context: PlanContext, run: RunDecisions, floating: Floatin
       ...(run.pin ? { pin: run.pin } : {}),
       ...(settings.intent.kind === "promotion" ? { promoteDigest: settings.intent.digest } : {}),
       ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
-      exactTemplates: (settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]).filter(isExactTemplate),
+      exactTemplates: settings.tags.filter((template) => template.exact).map((template) => template.text),
       ...(servedNow(facts, targets.tags, targets.servedTags, name).tag
         ? { servedTag: servedNow(facts, targets.tags, targets.servedTags, name).tag }
         : {}),

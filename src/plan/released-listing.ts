@@ -1,7 +1,8 @@
 import type { PlanInputs } from "../model/plan-inputs";
 import type { RegistryQuestions, RegistryView } from "../model/registry";
+import type { VersionTemplate } from "../model/tag-template";
 import { releasedVersions } from "./released-versions";
-import { DEFAULT_TAG_TEMPLATES, parseTagTemplates, planTags, type VersionTemplate, versionTemplateOf } from "./tags";
+import { planTags, versionTemplateOf } from "./tags";
 import { resolveVersion } from "./version";
 
 /**
@@ -25,13 +26,13 @@ export interface ReleasedListing {
 
 function versionTemplate(inputs: PlanInputs): VersionTemplate | undefined {
   const { settings } = inputs;
-  return versionTemplateOf(parseTagTemplates(settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]));
+  return versionTemplateOf(settings.tags);
 }
 
 /** The floating tags the recent stable releases carry (`latest`, `v1`, `v1.4`), as the templates render them. */
 function floatingTagsOf(inputs: PlanInputs, versions: readonly string[]): string[] {
   const { settings } = inputs;
-  const templates = parseTagTemplates(settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]);
+  const templates = settings.tags;
   const tags = new Set<string>();
   for (const text of versions) {
     const version = resolveVersion({ configured: { text, from: "config" }, env: {} });

@@ -1,7 +1,8 @@
 import { compare, SemVer } from "semver";
 import { PLATFORM_SUFFIXES } from "../model/image-repository";
+import type { VersionTemplate } from "../model/tag-template";
 import { versionText } from "../model/version-text";
-import { tagForVersion, type VersionTemplate } from "./tags";
+import { tagForVersion } from "./tags";
 
 /**
  * What the registry says has been released, read back from its tag names with the stack's own

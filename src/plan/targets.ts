@@ -2,20 +2,11 @@ import { invalidSetting, Problems, ReleaseConfigError } from "../model/errors";
 import { type ImageRepository, PLATFORM_SUFFIXES, platformTag } from "../model/image-repository";
 import type { PlanInputs } from "../model/plan-inputs";
 import type { RegistryQuestions } from "../model/registry";
+import type { TagTemplate, VersionTemplate } from "../model/tag-template";
 import type { RequestedPin } from "./pin";
 import { templateProblems } from "./promises";
 import { releasedVersions } from "./released-versions";
-import {
-  DEFAULT_TAG_TEMPLATES,
-  parseTagTemplates,
-  planTags,
-  type TagFacts,
-  type TagPlan,
-  type TagTemplate,
-  tagForVersion,
-  type VersionTemplate,
-  versionTemplateOf,
-} from "./tags";
+import { planTags, type TagFacts, type TagPlan, tagForVersion, versionTemplateOf } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
 
 /** What can be decided before the registry is read; it also says what to ask the registry. */
@@ -29,6 +20,8 @@ export interface ReleaseTargets {
   versionTemplate?: VersionTemplate;
   /** A rollback, before the registry has confirmed it. */
   pin?: RequestedPin;
+  /** The stack's tag templates, for the tags of another release (a rollback's roll-forward release). */
+  templates: TagTemplate[];
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
   /** Floating tags of every release (`latest`, `demo`): they show what the stack serves, whatever this version gets. */
@@ -99,26 +92,24 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   const { settings, env, source } = inputs;
   const { intent } = settings;
   const problems = new Problems();
-  const templates = problems.check(() => parseTagTemplates(settings.tags ?? DEFAULT_TAG_TEMPLATES[settings.variant]));
-  const versionTemplate = templates ? versionTemplateOf(templates) : undefined;
+  const templates = settings.tags;
+  const versionTemplate = versionTemplateOf(templates);
   const facts = { revision: source.revision, runId: env.GITHUB_RUN_ID };
   const pin =
-    intent.kind === "rollback" && templates
+    intent.kind === "rollback"
       ? problems.check(() => requestedPin(intent.pin, templates, versionTemplate, facts))
       : undefined;
-  // A rollback builds nothing, so it needs no release version: without one, the pin's stands in.
+  // A rollback builds nothing: its version is the pin's, whatever the checkout, RELEASE_VERSION or the
+  // stack's version say, so a rollback plans the same from a laptop and from CI.
   const version = problems.check(() =>
-    resolveVersion({
-      configured: settings.version,
-      env,
-      versionFile: source.versionFile,
-      ...(intent.kind === "rollback" ? { fallback: intent.pin } : {}),
-    }),
+    intent.kind === "rollback"
+      ? resolveVersion({ env: {}, fallback: intent.pin })
+      : resolveVersion({ configured: settings.version, env, versionFile: source.versionFile }),
   );
-  const tags = version && templates ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
+  const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
   if (tags) for (const line of collisions(tags)) problems.add(line);
   // Promise 1 at config time: no template may write a tag that names another release (plan/promises.ts).
-  if (tags && version && templates) {
+  if (tags && version) {
     for (const line of templateProblems(
       templates.map((template) => template.text),
       { version, ...facts },
@@ -137,11 +128,36 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
     repository: settings.repository,
     tags,
     releaseTag,
-    servedTags: (templates ?? []).filter((template) => template.uses.length === 0).map((template) => template.text),
+    templates,
+    servedTags: templates.filter((template) => template.uses.length === 0).map((template) => template.text),
     ...(versionTemplate ? { versionTemplate } : {}),
     ...(pin ? { pin } : {}),
   };
   return settings.push || pin ? { ...targets, questions: registryQuestions(inputs, targets) } : targets;
+}
+
+/**
+ * A rollback holds the roll-forward release's floating tags where they are (`v1.4` while 1.3.2 is
+ * pinned), so they stay in the stack whatever the checkout: the roll-forward release's version tag and
+ * floating tags, as the registry lists them.
+ */
+function rollForwardTags(targets: Omit<ReleaseTargets, "questions">, listed: readonly string[]): string[] {
+  const release = rollForwardOf(targets, listed);
+  return release ? [release.tag, ...release.tags.floating] : [];
+}
+
+/** The release removing a pin returns to: the highest stable release the registry lists, with its tags. */
+export function rollForwardOf(
+  targets: Pick<ReleaseTargets, "templates" | "versionTemplate">,
+  listed: readonly string[],
+): { version: string; tag: string; tags: TagPlan } | undefined {
+  if (!targets.versionTemplate) return undefined;
+  const highest = releasedVersions(listed, targets.versionTemplate)
+    .filter((release) => release.stable)
+    .at(-1);
+  if (!highest) return undefined;
+  const version = resolveVersion({ env: {}, fallback: highest.version });
+  return { version: highest.version, tag: highest.tag, tags: planTags(targets.templates, { version }) };
 }
 
 /** What to ask the registry: the exact tags by manifest whatever the list says, the digests the rules need. */
@@ -166,5 +182,6 @@ function registryQuestions(inputs: PlanInputs, targets: Omit<ReleaseTargets, "qu
     imagesOf: [releaseTag, ...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
     ...(versionTemplate ? { releaseTagFor: (released: string) => tagForVersion(versionTemplate, released) } : {}),
     ...(settings.intent.kind === "candidate" ? { digestsAfterListing: recentReleases } : {}),
+    ...(pin ? { digestsAfterListing: (listed) => rollForwardTags(targets, listed) } : {}),
   };
 }

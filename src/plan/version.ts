@@ -1,7 +1,7 @@
 import { SemVer } from "semver";
 import { invalidSetting, ReleaseConfigError } from "../model/errors";
 import type { ConfiguredVersion } from "../model/settings";
-import { type ParsedVersion, versionText } from "../model/version-text";
+import { type ParsedVersion, parseVersionSetting, VERSION_ACCEPTED } from "../model/version-text";
 
 /** Where the release version came from, in the order they are consulted. */
 export type VersionSource = "config" | "--version" | "RELEASE_VERSION" | "git tag" | "VERSION file" | "pin";
@@ -27,18 +27,12 @@ export interface ResolvedVersion extends ParsedVersion {
   source: VersionSource;
 }
 
-const ACCEPTED = "a semantic version such as 1.4.0, v1.4.0 or 1.5.0-rc.1";
+const ACCEPTED = VERSION_ACCEPTED;
 
 function parse(setting: string, value: string, source: VersionSource): ResolvedVersion {
-  let parsed: SemVer;
-  try {
-    // Strict parsing (no `loose`): `1.4`, `01.2.3` and `latest` are refused, a leading `v` is accepted.
-    parsed = new SemVer(value.trim());
-  } catch {
-    throw invalidSetting(setting, ACCEPTED, value);
-  }
+  const { text, semver: parsed } = parseVersionSetting(setting, value);
   return {
-    text: versionText(parsed),
+    text,
     semver: parsed,
     major: parsed.major,
     minor: parsed.minor,

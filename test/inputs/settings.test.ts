@@ -266,6 +266,28 @@ describe("parseSettings: refusals, every problem of a run at once", () => {
       problems: [/^finsight:dockerfile must be a path inside the build context .*, got "\.\.\/Dockerfile\.backend"$/],
     },
     {
+      name: "a bad variant and a bad tag template, in one run",
+      overrides: { "finsight:variant": "ful", "finsight:tags": '["v{{version}}","{{nope}}"]' },
+      problems: [
+        /^finsight:variant must be "demo" or "full", got "ful"$/,
+        /^finsight:tags must be templates using only /,
+      ],
+    },
+    {
+      name: "a bad pin, a bad template and a bad version, in one run",
+      overrides: { "finsight:pin": "1.3", "finsight:tags": '["{{nope}}"]', "finsight:version": "latest" },
+      problems: [
+        /^finsight:version must be a semantic version/,
+        /^finsight:tags must be templates/,
+        /^finsight:pin must be a released version/,
+      ],
+    },
+    {
+      name: "a pin with templates that cannot name a version: a combination, reported with the rest",
+      overrides: { "finsight:pin": "1.3.2", "finsight:tags": '["sha-{{sha}}"]', "finsight:variant": "ful" },
+      problems: [/^finsight:variant must be/, /^finsight:pin needs a tag template that names the version alone/],
+    },
+    {
       name: "an absolute Dockerfile path",
       overrides: { "finsight:dockerfile": "/etc/Dockerfile" },
       problems: [/^finsight:dockerfile must be a path inside the build context .*, got "\/etc\/Dockerfile"$/],

@@ -1,18 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parsePin } from "../../src/inputs/settings";
+import { DEFAULT_TAG_TEMPLATES, parseTagTemplates, type VersionTemplate } from "../../src/model/tag-template";
 import { parsedVersion } from "../../src/model/version-text";
 import { planFloatingTags } from "../../src/plan/floating-tag-moves";
 import { confirmPin } from "../../src/plan/pin";
 import { BUILD_INPUTS_LABEL, downgradeRefusal, overwriteRefusal } from "../../src/plan/release-guards";
 import { releasedVersions } from "../../src/plan/released-versions";
-import {
-  DEFAULT_TAG_TEMPLATES,
-  parseTagTemplates,
-  planTags,
-  type VersionTemplate,
-  versionTemplateOf,
-} from "../../src/plan/tags";
+import { planTags, versionTemplateOf } from "../../src/plan/tags";
 import { resolveVersion } from "../../src/plan/version";
 
 const VERSION_TEMPLATE = versionTemplateOf(parseTagTemplates(["v{{version}}"])) as VersionTemplate;

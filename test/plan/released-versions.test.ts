@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parseTagTemplates, type VersionTemplate } from "../../src/model/tag-template";
 import { closestReleased, releasedVersions } from "../../src/plan/released-versions";
-import { parseTagTemplates, tagForVersion, type VersionTemplate, versionTemplateOf } from "../../src/plan/tags";
+import { tagForVersion, versionTemplateOf } from "../../src/plan/tags";
 
 /** A template that names the version alone, parsed as the planner parses finsight:tags. */
 const versionTemplate = (text: string) => versionTemplateOf(parseTagTemplates([text])) as VersionTemplate;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_TAG_TEMPLATES, parseTagTemplates, planTags, type TagFacts } from "../../src/plan/tags";
+import { DEFAULT_TAG_TEMPLATES, parseTagTemplates } from "../../src/model/tag-template";
+import { planTags, type TagFacts } from "../../src/plan/tags";
 import { resolveVersion } from "../../src/plan/version";
 
 const facts = (version: string, extra: Partial<TagFacts> = {}): TagFacts => ({

@@ -47,10 +47,19 @@ describe("releaseTargets: the version and where it came from", () => {
       source: "pin",
     },
     {
-      name: "a pin does not override a configured version",
+      name: "a rollback's version is the pin's, whatever the stack's version says (nothing is built)",
       options: { config: { "finsight:pin": "1.3.2" } },
-      text: "1.4.0",
-      source: "config",
+      text: "1.3.2",
+      source: "pin",
+    },
+    {
+      name: "a rollback's version is the pin's, whatever RELEASE_VERSION says",
+      options: {
+        config: { "finsight:pin": "1.3.2", "finsight:version": undefined },
+        env: { RELEASE_VERSION: "1.4.0" },
+      },
+      text: "1.3.2",
+      source: "pin",
     },
   ];
   for (const c of cases) {
@@ -75,7 +84,7 @@ describe("releaseTargets: tags and pin", () => {
       tag: "v1.3.2",
       floating: ["v1.3", "v1", "latest"],
     });
-    assert.deepEqual(tags.exact, ["v1.4.0"]);
+    assert.deepEqual(tags.exact, ["v1.3.2"], "a rollback's tags are the pin's, not the checkout's");
   });
 
   it("demo: its own version template and tags", () => {
@@ -190,19 +199,26 @@ describe("releaseTargets: what the registry is asked", () => {
   });
 
   it("a pin adds its own tag and its floating tags", () => {
-    const { releaseTagFor: _, ...questions } =
-      releaseTargets(planInputs({ config: { "finsight:pin": "1.3.2" } })).questions ?? {};
-    assert.deepEqual(questions, {
-      releaseTag: "v1.4.0",
-      exactTags: ["v1.4.0"],
-      digestsOf: ["v1.3.2", "latest", "v1.4", "v1", "latest", "v1.3", "v1", "latest"],
-      imagesOf: ["v1.4.0", "v1.3.2", "latest", "v1.4", "v1", "latest", "v1.3", "v1", "latest"],
+    const questions = releaseTargets(planInputs({ config: { "finsight:pin": "1.3.2" } })).questions;
+    const { digestsAfterListing, releaseTagFor: _, ...asked } = questions ?? {};
+    assert.deepEqual(asked, {
+      releaseTag: "v1.3.2",
+      exactTags: ["v1.3.2"],
+      digestsOf: ["v1.3.2", "latest", "v1.3", "v1", "latest", "v1.3", "v1", "latest"],
+      imagesOf: ["v1.3.2", "v1.3.2", "latest", "v1.3", "v1", "latest", "v1.3", "v1", "latest"],
     });
+    // Once the list is known: the roll-forward release (the highest stable one) and its floating tags, to hold them.
+    assert.deepEqual(digestsAfterListing?.(["v1.3.2", "v1.4.0", "v1.5.0-rc.1", "v1.4", "latest"]), [
+      "v1.4.0",
+      "v1.4",
+      "v1",
+      "latest",
+    ]);
   });
 
   it("a pin without a push still asks", () => {
     const targets = releaseTargets(planInputs({ config: { "finsight:push": "false", "finsight:pin": "1.3.2" } }));
-    assert.equal(targets.questions?.releaseTag, "v1.4.0");
+    assert.equal(targets.questions?.releaseTag, "v1.3.2");
   });
 
   it("no push and no pin: nothing to ask", () => {

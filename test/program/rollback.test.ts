@@ -11,11 +11,13 @@ import {
   floatingTagsOf,
   imagesOf,
   indexesOf,
+  makeContext,
   namespacedRegistry,
   type ProgramRun,
   runProgram,
 } from "../support/program";
 import { freePort } from "../support/registry";
+import { tempDir } from "../support/temp";
 
 const SHA = "4f2a9c0e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 const ENV = { RELEASE_VERSION: "1.4.0", GITHUB_SHA: SHA, SOURCE_DATE_EPOCH: "1795168800" };
@@ -220,5 +222,48 @@ describe("registry unreachable", () => {
     });
     assertRefused(run, /HTTP 401.*check finsight:registryUsername and finsight:registryPassword/);
     assert.doesNotMatch(run.error?.message ?? "", /not-the-password/);
+  });
+});
+
+describe("a rollback's outputs are the same from a laptop and from CI", () => {
+  it("whatever the checkout or RELEASE_VERSION: the same tags managed, the same outputs, and no build", async () => {
+    const registry = await namespacedRegistry("rollback");
+    await registry.seed("v1.3.2");
+    const v140 = await registry.seed("v1.4.0");
+    for (const tag of ["latest", "v1", "v1.4"]) await registry.seed(tag, {}, "v1.4.0");
+    const empty = tempDir("finsight-no-checkout-");
+    const other = makeContext({ "Dockerfile.backend": "FROM scratch\n", VERSION: "1.5.0-rc.1\n" });
+    const runs = {
+      // rollback.yml: the stack's release checked out, RELEASE_VERSION set to it.
+      ci: { env: { RELEASE_VERSION: "1.4.0", GITHUB_SHA: SHA } },
+      laptopWithoutCheckout: { env: {}, context: empty },
+      laptopOtherCheckout: { env: {}, context: other },
+      otherReleaseVersion: { env: { RELEASE_VERSION: "2.0.0", GITHUB_SHA: SHA } },
+      garbageReleaseVersion: { env: { RELEASE_VERSION: "garbage" } },
+    };
+    const seen: Record<string, unknown> = {};
+    for (const [name, run] of Object.entries(runs)) {
+      const result = await runProgram({
+        stack: "prod",
+        env: run.env,
+        config: {
+          ...registry.config,
+          "finsight:pin": "v1.3.2",
+          ...("context" in run ? { "finsight:context": run.context } : {}),
+        },
+      });
+      assert.equal(result.error, undefined, `${name}: ${result.error?.message}`);
+      assert.deepEqual(imagesOf(result), [], `${name}: nothing is built`);
+      const { githubEnvironment: _e, githubVariables: _v, githubSecrets: _s, ...outputs } = result.outputs;
+      seen[name] = { outputs, floating: floatingTagsOf(result) };
+    }
+    for (const name of Object.keys(runs)) assert.deepEqual(seen[name], seen.ci, name);
+    const { outputs, floating } = seen.ci as { outputs: Record<string, unknown>; floating: Record<string, string> };
+    assert.equal(outputs.version, "1.4.0", "the stack stands on the release a roll forward returns to");
+    assert.equal(outputs.rollForwardVersion, "1.4.0");
+    assert.equal(outputs.servedVersion, "1.3.2");
+    assert.equal(outputs.candidateRef, "");
+    // v1.4 is the roll-forward release's own line: held where it is, in every run alike.
+    assert.equal(floating["v1.4"], v140);
   });
 });
