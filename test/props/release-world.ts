@@ -758,6 +758,14 @@ export class ReleaseWorld {
       }
     }
 
+    // The README's first promises: a rollback builds nothing, and no run deletes a tag.
+    if (plan?.phase === "rollback" && plan.builds.length > 0) this.fail("rollback", "a rollback built an image");
+    for (const tag of before.digests.keys()) {
+      if (!after.digests.has(tag) && this.writes.get(tag)?.at(-1)?.by !== "foreign") {
+        this.fail("never deleted", `${tag} was in the registry before the run and is gone after it`);
+      }
+    }
+
     // Promise 2: whatever this run pointed a floating tag at, and what it serves, holds every platform.
     for (const write of result.floatingWrites) {
       const { platforms } = await this.imageOf(write.digest);
