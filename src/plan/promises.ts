@@ -1,4 +1,5 @@
 import { compare, SemVer, valid } from "semver";
+import { type ImageRepository, qualify } from "../model/image-repository";
 import type { PlatformName } from "../model/platforms";
 import type { ImageFacts } from "../model/registry";
 import { PLACEHOLDER } from "../model/tag-template";
@@ -254,7 +255,7 @@ export interface GateFacts {
   exactTemplates: readonly string[];
   /** The floating tags that show what is served (see servedTagOf), widest first. */
   servedTag?: string;
-  repository: string;
+  repository: ImageRepository;
 }
 
 const digestOfRef = (ref: string) => (ref.includes("@") ? ref.slice(ref.indexOf("@") + 1) : undefined);
@@ -267,7 +268,7 @@ const digestOfRef = (ref: string) => (ref.includes("@") ? ref.slice(ref.indexOf(
 export function brokenPromises(writes: PlannedWrites, facts: GateFacts): string[] {
   const { registry } = facts;
   const broken: string[] = [];
-  const where = (tag: string) => `${facts.repository}:${tag}`;
+  const where = (tag: string) => qualify(facts.repository, tag);
 
   // Promise 1: an exact tag in the registry is never pushed again; a floating tag is never an exact tag.
   for (const tag of writes.pushes) {
@@ -392,14 +393,14 @@ export function servedNow(
   facts: RegistryFacts,
   tags: Pick<TagPlan, "floating" | "floatingLines">,
   servedTags: readonly string[],
-  repository: string,
+  repository: ImageRepository,
 ): { tag?: string; ref?: string; version?: string } {
   const tag = servedTagOf(tags, servedTags, (floating) => !!facts.digests[floating]);
   if (!tag) return {};
   const holder = holderOf(tag, facts);
   return holder.kind === "release"
-    ? { tag, ref: `${repository}:${holder.tag}@${holder.digest}`, version: holder.version }
-    : { tag, ref: `${repository}:${tag}@${facts.digests[tag]}` };
+    ? { tag, ref: `${qualify(repository, holder.tag)}@${holder.digest}`, version: holder.version }
+    : { tag, ref: `${qualify(repository, tag)}@${facts.digests[tag]}` };
 }
 
 /**
@@ -417,7 +418,7 @@ export function servedByTags(run: {
   floating: readonly FloatingTagPlan[];
   version: { text: string; prerelease: boolean };
   candidateDigest?: string;
-  repository: string;
+  repository: ImageRepository;
   notes: string[];
 }): { kind: "unchanged"; ref?: string; version?: string } | undefined {
   const { facts } = run;

@@ -152,12 +152,7 @@ function sourceRefusal(inputs: PlanInputs): string | undefined {
 /** The release the registry shows served before this run (promise 3), by ref and version when it names one. */
 function promotedNow(context: PlanContext): { ref?: string; version?: string } {
   const { targets } = context;
-  const { ref, version } = servedNow(
-    registryFactsOf(context),
-    targets.tags,
-    targets.servedTags,
-    targets.repository.name,
-  );
+  const { ref, version } = servedNow(registryFactsOf(context), targets.tags, targets.servedTags, targets.repository);
   return { ...(ref ? { ref } : {}), ...(version ? { version } : {}) };
 }
 
@@ -538,7 +533,7 @@ function servedStep(context: PlanContext, run: RunDecisions, decided: FloatingTa
       floating: decided,
       version: targets.version,
       ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
-      repository: targets.repository.name,
+      repository: targets.repository,
       notes: context.verdict.notes,
     }) ?? run.served
   );
@@ -552,11 +547,12 @@ function promisesStep(context: PlanContext, run: RunDecisions, floating: Floatin
   const { inputs, targets } = context;
   const { settings } = inputs;
   const facts = registryFactsOf(context);
-  const name = targets.repository.name;
+  const { repository } = targets;
+  const servedTag = servedNow(facts, targets.tags, targets.servedTags, repository).tag;
   const broken = brokenPromises(
     {
       pushes: [...run.builds.flatMap((build) => build.tags), ...run.indexes.map((index) => index.tag)].map((tag) =>
-        tag.slice(name.length + 1),
+        tag.slice(repository.name.length + 1),
       ),
       floating,
       served: run.served,
@@ -571,10 +567,8 @@ function promisesStep(context: PlanContext, run: RunDecisions, floating: Floatin
       ...(settings.intent.kind === "promotion" ? { promoteDigest: settings.intent.digest } : {}),
       ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
       exactTemplates: settings.tags.filter((template) => template.exact).map((template) => template.text),
-      ...(servedNow(facts, targets.tags, targets.servedTags, name).tag
-        ? { servedTag: servedNow(facts, targets.tags, targets.servedTags, name).tag }
-        : {}),
-      repository: name,
+      ...(servedTag ? { servedTag } : {}),
+      repository,
     },
   );
   if (broken.length > 0 && !inputs.preview) throw new ReleaseConfigError(broken.join("\n"), broken);
