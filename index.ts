@@ -15,10 +15,12 @@ export = async () => {
   // The environment comes first so that a reviewer GitHub does not know fails the run before the
   // release declares anything; it learns the candidate's ref once the image is declared.
   const [candidateRef, resolveCandidateRef] = pulumi.deferredOutput<string>();
+  const [afterTags, resolveAfterTags] = pulumi.deferredOutput<string[]>();
   const environment = plan.github
     ? new GitHubEnvironment(plan.github.environment, {
         plan: plan.github,
         candidateRef,
+        afterTags,
         secrets: secretsFor(plan.github.secrets.map((secret) => secret.configKey)),
         token: githubToken,
       })
@@ -39,6 +41,7 @@ export = async () => {
     ...(login ? { login } : {}),
   });
   resolveCandidateRef(image.candidateRef);
+  resolveAfterTags(image.floatingTagUrns);
 
   return {
     variant: plan.variant,

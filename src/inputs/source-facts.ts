@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
 import { invalidSetting } from "../model/errors";
@@ -12,10 +12,11 @@ const VERSION_FILE_MAX_BYTES = 1024;
 /** Ignore files list patterns; a megabyte of them is already absurd. */
 const IGNORE_FILE_MAX_BYTES = 1024 * 1024;
 
-function runGit(context: string, args: string[]): string {
+function runGit(context: string, args: string[], input?: string): string {
   return execFileSync("git", ["-C", context, ...args], {
     encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
+    ...(input !== undefined ? { input } : {}),
+    stdio: [input !== undefined ? "pipe" : "ignore", "pipe", "pipe"],
     maxBuffer: 64 * 1024 * 1024,
   });
 }
@@ -65,6 +66,46 @@ export function versionFileConsulted(
 }
 
 /**
+ * Tracked files whose index entry tells git not to look at the disk (`git update-index --skip-worktree`
+ * or `--assume-unchanged`, shown by `git ls-files -v` as `S` or a lowercase tag), and whose bytes on
+ * disk are not the committed blob, or are gone: `git diff` and `git status` stay silent about them,
+ * but the build sends the disk. Each is compared with the commit itself, the flags aside.
+ */
+function hiddenChanges(context: string): { path: string; flag: string }[] {
+  const flagged = paths(runGit(context, ["ls-files", "-v", "-z", "--", "."]))
+    .map((entry) => ({ tag: entry.slice(0, 1), path: entry.slice(2) }))
+    .filter(({ tag }) => tag === "S" || (tag !== tag.toUpperCase() && tag !== "?"))
+    .map(({ tag, path: file }) => ({
+      path: file,
+      flag: tag === "S" || tag === "s" ? "skip-worktree" : "assume-unchanged",
+    }));
+  if (flagged.length === 0) return [];
+  // ls-tree is the commit's blob and mode (one listing of the context: a sparse checkout may flag
+  // thousands of files); hash-object (filters applied, as `git add` would) is the disk.
+  const committed = new Map(
+    paths(runGit(context, ["ls-tree", "-r", "-z", "HEAD", "--", "."])).map((line) => {
+      const [meta, file] = line.split("\t");
+      const [mode, , blob] = meta.split(" ");
+      return [file, { mode, blob }];
+    }),
+  );
+  const present = flagged.filter((file) => existsSync(path.join(context, file.path)));
+  const hashes = present.length
+    ? runGit(context, ["hash-object", "--stdin-paths"], present.map((file) => path.join(context, file.path)).join("\n"))
+        .trim()
+        .split("\n")
+    : [];
+  const onDisk = new Map(present.map((file, index) => [file.path, hashes[index]]));
+  return flagged.filter((file) => {
+    const blob = committed.get(file.path);
+    const hash = onDisk.get(file.path);
+    if (!blob || hash === undefined) return true; // gone from disk, or not in the commit
+    const executable = (statSync(path.join(context, file.path)).mode & 0o111) !== 0;
+    return hash !== blob.blob || executable !== (blob.mode === "100755");
+  });
+}
+
+/**
  * The release's only reads of the file system and git, done once before planning. The context's
  * own git HEAD is preferred to GITHUB_SHA: when the application is checked out beside this stack,
  * GITHUB_SHA names the workflow's commit, not the source that is built.
@@ -90,13 +131,30 @@ export function readSourceFacts(
     const ignored = buildIgnores(context, dockerfile);
     try {
       // --no-renames: a deleted file and an added one are both changes the build would see.
+      // core.fileMode=true: the build sends file modes, whatever this checkout tells git to ignore.
       const changed = paths(
-        runGit(context, ["diff", "--name-only", "--no-renames", "--relative", "-z", "HEAD", "--", "."]),
+        runGit(context, [
+          "-c",
+          "core.fileMode=true",
+          "diff",
+          "--no-ext-diff",
+          "--name-only",
+          "--no-renames",
+          "--relative",
+          "-z",
+          "HEAD",
+          "--",
+          ".",
+        ]),
       );
       const untracked = paths(runGit(context, ["ls-files", "--others", "-z", "--", "."])).filter(
         (file) => !ignored(file),
       );
-      facts.uncommitted = [...new Set([...changed, ...untracked])].sort();
+      const hidden = hiddenChanges(context).filter((file) => !ignored(file.path));
+      facts.uncommitted = [
+        ...new Set([...changed, ...untracked].filter((file) => !hidden.some((flagged) => flagged.path === file))),
+        ...hidden.map((file) => `${file.path} (${file.flag})`),
+      ].sort();
     } catch (error) {
       const detail = (error as { stderr?: string }).stderr?.trim().split("\n")[0] || (error as Error).message;
       facts.uncommittedUnknown = `git could not list the uncommitted files (${detail})`;

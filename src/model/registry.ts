@@ -44,6 +44,18 @@ export interface RegistryQuestions {
   digestsOf: string[];
   /** Tags to read once the list is known (a candidate run's recent releases, to name what is promoted). */
   digestsAfterListing?: (tags: readonly string[]) => string[];
+  /** Tags whose images are described when they exist (platforms, and the release they are): see `imageFactsOf`. */
+  imagesOf?: string[];
+  /** A version's own tag (`1.4.0` → `v1.4.0`), to confirm the release an image's version label names. */
+  releaseTagFor?: (version: string) => string;
+}
+
+/** An image as the promises need it: the platforms it holds, and the release it is, when its own tag confirms it. */
+export interface ImageFacts {
+  /** `os/architecture` of every platform image (attestations excluded); one entry for a single-platform image. */
+  platforms: string[];
+  /** The release whose own tag resolves to this digest (read from the version label, confirmed by that tag). */
+  release?: { version: string; tag: string };
 }
 
 export type RegistryView =
@@ -55,6 +67,8 @@ export type RegistryView =
       digests: Record<string, string>;
       /** Labels of the image under the release tag, when that tag exists. */
       releaseLabels?: Record<string, string>;
+      /** What each digest the plan may serve, pin or float holds (`imagesOf`), keyed by digest. */
+      images?: Record<string, ImageFacts>;
       /** HTTP requests the view took. */
       requests: number;
     }

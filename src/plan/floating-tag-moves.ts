@@ -54,9 +54,14 @@ export interface FloatingTagFacts {
   /** False when the registry was not read (an offline plan, a preview without it): nothing to compare with. */
   registryRead: boolean;
   mode: FloatingTagMode;
+  /**
+   * Promise 4: the release a tag must not move below, as the registry shows it (plan/promises.ts
+   * rivalOf: the release the tag points at now). Without it, the highest stable release of its line.
+   */
+  rivalOf?: (tag: string, line: TagLine) => { version: string; promoted: boolean } | undefined;
 }
 
-function onLine(line: TagLine, version: SemVer, candidate: SemVer): boolean {
+export function onLine(line: TagLine, version: SemVer, candidate: SemVer): boolean {
   if (line === "all") return true;
   if (line === "major") return version.major === candidate.major;
   return version.major === candidate.major && version.minor === candidate.minor;
@@ -79,6 +84,7 @@ export function planFloatingTags({
   digests,
   registryRead,
   mode,
+  rivalOf,
 }: FloatingTagFacts): FloatingTagPlan[] {
   const planned: FloatingTagPlan[] = [];
   const add = (tag: string, target: TagTarget, reason: string) =>
@@ -119,13 +125,19 @@ export function planFloatingTags({
   for (const tag of tags.floating) {
     const line = tags.floatingLines[tag];
     const highest = highestOnLine(released, line, semver);
-    if (!highest || compare(semver, highest.semver) >= 0) {
+    const rival = rivalOf ? rivalOf(tag, line) : highest && { version: highest.version, promoted: false };
+    if (!rival || compare(semver, rival.version) >= 0) {
       const reason = registryRead
         ? `${version} is the highest stable release ${lineName(line, semver)}`
         : "moves with this release (the registry was not read, so no release was compared)";
       add(tag, digest ? { kind: "image", reference: digest, version } : { kind: "release" }, reason);
     } else {
-      hold(tag, `stays: ${highest.version} is a higher stable release ${lineName(line, semver)}`);
+      hold(
+        tag,
+        rival.promoted
+          ? `stays: it holds ${rival.version}, a higher promoted release ${lineName(line, semver)}`
+          : `stays: ${rival.version} is a higher stable release ${lineName(line, semver)}`,
+      );
     }
   }
   return planned;

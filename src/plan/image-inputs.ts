@@ -22,16 +22,20 @@ export interface ImageInputs {
 }
 
 /**
- * Build args, labels and the build-inputs digest. The digest covers the labels (version, commit, the
- * context's git tree, commit time), build args, Dockerfile, target and platforms, so the same source
- * released again from a fresh clone on another machine gives the same label, and any other source differs.
+ * Build args, labels and the build-inputs digest. The digest covers the release's content and
+ * nothing else: the version, the context's git tree, the Dockerfile, the build args, the target and
+ * the platforms. Not the commit or its time (promise 5, same content, same release): an empty commit,
+ * or committing the pin as docs/ROLLBACK.md says, leaves the tree as it was, so a re-run is the
+ * release already in the registry, served by its digest. Any other content gives another digest.
  */
 export function planImageInputs(settings: ReleaseSettings, version: ResolvedVersion, source: SourceFacts): ImageInputs {
   const buildArgs: Record<string, string> = { ...BUILD_ARGS[settings.variant] };
   // BuildKit clamps file and image timestamps to this build arg, so a rebuild of one commit is byte-identical.
+  // It is the commit's time, so the content digest leaves it out.
   if (source.commitEpoch !== undefined) buildArgs.SOURCE_DATE_EPOCH = String(source.commitEpoch);
   // The stack's own (finsight:buildArgs, never a name set above), after the plan's: with none, the label is what it always was.
   Object.assign(buildArgs, settings.buildArgs);
+  const { SOURCE_DATE_EPOCH: _commitTime, ...contentArgs } = buildArgs;
   const labels = planLabels({
     variant: settings.variant,
     version,
@@ -43,13 +47,14 @@ export function planImageInputs(settings: ReleaseSettings, version: ResolvedVers
   });
   const dockerfile = path.posix.join(settings.context, settings.dockerfile);
   // The Dockerfile as the context names it, not its path on this machine: a clone elsewhere is the same release.
-  const fields = {
-    buildArgs,
-    labels,
+  const content = {
+    version: version.text,
+    tree: source.tree ?? "",
     dockerfile: settings.dockerfile,
+    buildArgs: contentArgs,
     target: settings.target ?? "",
     platforms: settings.platforms,
   };
-  labels[BUILD_INPUTS_LABEL] = `sha256:${createHash("sha256").update(JSON.stringify(fields)).digest("hex")}`;
+  labels[BUILD_INPUTS_LABEL] = `sha256:${createHash("sha256").update(JSON.stringify(content)).digest("hex")}`;
   return { buildArgs, labels, dockerfile };
 }

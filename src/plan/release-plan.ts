@@ -4,14 +4,16 @@ import type { ImageRepository } from "../model/image-repository";
 import { platformTag, qualify } from "../model/image-repository";
 import { PHASE_VARIABLE, PROMOTE_DIGEST_VARIABLE, type RunIntent } from "../model/intent";
 import type { PlanInputs } from "../model/plan-inputs";
-import type { RegistryView } from "../model/registry";
+import type { ImageFacts, RegistryView } from "../model/registry";
 import { slug } from "../model/slug";
+import type { TagLine } from "../model/tag-template";
 import type { Variant } from "../model/variant";
 import { type BuildPlan, type IndexPlan, indexName, planBuilds } from "./builds";
-import { type FloatingTagMode, type FloatingTagPlan, planFloatingTags } from "./floating-tag-moves";
+import { type FloatingTagMode, type FloatingTagPlan, onLine, planFloatingTags } from "./floating-tag-moves";
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
 import { confirmPin, isConfirmed, type PinnedRelease, type RequestedPin } from "./pin";
+import { brokenPromises, type RegistryFacts, rivalOf, servedByTags, servedNow } from "./promises";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
 import type { TagPlan } from "./tags";
@@ -120,7 +122,7 @@ function registryFacts(inputs: PlanInputs, registry: RegistryView, verdict: Judg
   }
   return registry.status === "read"
     ? registry
-    : { tags: [] as string[], digests: {} as Record<string, string>, releaseLabels: undefined };
+    : { tags: [] as string[], digests: {} as Record<string, string>, releaseLabels: undefined, images: undefined };
 }
 
 /**
@@ -147,33 +149,29 @@ function sourceRefusal(inputs: PlanInputs): string | undefined {
   return undefined;
 }
 
-/**
- * The previously promoted release, as the registry's floating tags show it (widest line first), named
- * by its version tag when one of the recent releases has that digest.
- */
-function promoted(
-  repository: ImageRepository,
-  tags: TagPlan,
-  digests: Readonly<Record<string, string>>,
-  released: readonly ReleasedVersion[],
-): { ref?: string; version?: string } {
-  const order = { all: 0, major: 1, minor: 2 };
-  const tag = [...tags.floating]
-    .sort((a, b) => order[tags.floatingLines[a]] - order[tags.floatingLines[b]])
-    .find((floating) => digests[floating]);
-  if (!tag) return {};
-  const digest = digests[tag];
-  const release = [...released].reverse().find((candidate) => digests[candidate.tag] === digest);
-  return release
-    ? { ref: `${qualify(repository, release.tag)}@${digest}`, version: release.version }
-    : { ref: `${qualify(repository, tag)}@${digest}` };
+/** The release the registry shows served before this run (promise 3), by ref and version when it names one. */
+function promotedNow(context: PlanContext): { ref?: string; version?: string } {
+  const { targets } = context;
+  const { ref, version } = servedNow(registryFactsOf(context), targets.tags, targets.servedTags, targets.repository);
+  return { ...(ref ? { ref } : {}), ...(version ? { version } : {}) };
+}
+
+/** The registry facts the promises are judged on (plan/promises.ts). */
+function registryFactsOf(context: PlanContext): RegistryFacts {
+  const { view, read, released } = context;
+  return { read, tags: view.tags, digests: view.digests, ...(view.images ? { images: view.images } : {}), released };
 }
 
 /** What every step of a plan reads: the inputs, the targets and the registry as this run saw it. */
 interface PlanContext {
   inputs: PlanInputs;
   targets: ReleaseTargets;
-  view: { tags: string[]; digests: Record<string, string>; releaseLabels?: Record<string, string> };
+  view: {
+    tags: string[];
+    digests: Record<string, string>;
+    releaseLabels?: Record<string, string>;
+    images?: Record<string, ImageFacts>;
+  };
   read: boolean;
   released: ReleasedVersion[];
   /** The release's own tag, bare (`v1.4.0`). */
@@ -324,7 +322,7 @@ function buildStep(context: PlanContext, candidate: CandidatePlan) {
 
 /** A release, a candidate or a promotion: guards, the candidate, its build, and how the floating tags move. */
 function release(context: PlanContext, intent: Exclude<RunIntent, { kind: "rollback" }>): RunDecisions {
-  const { targets, view, releaseTag, qualify } = context;
+  const { targets, releaseTag, qualify } = context;
   const version = targets.version;
   guards(context);
   const candidate = candidateOf(context, intent);
@@ -335,7 +333,7 @@ function release(context: PlanContext, intent: Exclude<RunIntent, { kind: "rollb
       candidate,
       ...built,
       mode: { kind: "hold", version },
-      served: { kind: "unchanged", ...promoted(targets.repository, targets.tags, view.digests, context.released) },
+      served: { kind: "unchanged", ...promotedNow(context) },
     };
   }
   return {
@@ -430,6 +428,10 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
   const run =
     intent.kind === "rollback" && targets.pin ? rollback(context, targets.pin) : release(context, asRelease(intent));
   const decided = floatingStep(context, run);
+  const ran = { ...run, served: servedStep(context, run, decided) };
+  // Without a push there is no digest for a tag to point at.
+  const floatingTags = decided.filter((floating) => settings.push || floating.target.kind !== "release");
+  promisesStep(context, ran, floatingTags);
   return {
     stack: inputs.stack,
     variant: settings.variant,
@@ -437,8 +439,8 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     repository,
     version,
     stackVersion:
-      run.served.kind === "unchanged" && run.served.version
-        ? run.served.version
+      ran.served.kind === "unchanged" && ran.served.version
+        ? ran.served.version
         : (run.rollForward?.version ?? version.text),
     ...(run.rollForward ? { rollForwardVersion: run.rollForward.version } : {}),
     tags,
@@ -447,9 +449,8 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     pushedTags: settings.push ? run.buildTags.map(context.qualify) : [],
     builds: run.builds,
     indexes: run.indexes,
-    // Without a push there is no digest for a tag to point at.
-    floatingTags: decided.filter((floating) => settings.push || floating.target.kind !== "release"),
-    served: run.served,
+    floatingTags,
+    served: ran.served,
     ...(run.pin ? { pin: run.pin } : {}),
     registryInsecure: settings.registryInsecure,
     registryTokenHosts: settings.registryTokenHosts,
@@ -457,8 +458,8 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
       registry.status === "read"
         ? { status: "read", requests: registry.requests, released: released.map((release) => release.version) }
         : { status: registry.status, reason: registry.reason },
-    ...(settings.github ? { github: githubStep(context, run, settings.github) } : {}),
-    notes: [...verdict.notes, ...sourceNotes(context, run)],
+    ...(settings.github ? { github: githubStep(context, ran, settings.github) } : {}),
+    notes: [...verdict.notes, ...sourceNotes(context, ran)],
     warnings: verdict.warnings,
   };
 }
@@ -466,6 +467,7 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
 /** Where each floating tag points after this run; a promotion notes the tags it leaves alone. */
 function floatingStep(context: PlanContext, run: RunDecisions): FloatingTagPlan[] {
   const { tags } = context.targets;
+  const facts = registryFactsOf(context);
   const decided = planFloatingTags({
     baseName: context.baseName,
     // A rollback holds the roll-forward release's floating tags that the pin does not move.
@@ -474,6 +476,12 @@ function floatingStep(context: PlanContext, run: RunDecisions): FloatingTagPlan[
     digests: context.view.digests,
     registryRead: context.read,
     mode: run.mode,
+    ...(context.read
+      ? {
+          rivalOf: (tag: string, line: TagLine) =>
+            rivalOf(tag, (release) => onLine(line, context.targets.version.semver, release.semver), facts),
+        }
+      : {}),
   });
   if (run.mode.kind === "promote") {
     for (const tag of tags.floating.filter((tag) => !decided.some((floating) => floating.tag === tag))) {
@@ -511,4 +519,58 @@ function rollForwardStep(context: PlanContext): Pick<RunDecisions, "rollForward"
 function asRelease(intent: RunIntent): Exclude<RunIntent, { kind: "rollback" }> {
   if (intent.kind === "rollback") throw new Error("a rollback without a pin in its targets");
   return intent;
+}
+
+/** What is served after a release or a promotion: what its widest floating tag holds after it (promise 3). */
+function servedStep(context: PlanContext, run: RunDecisions, decided: FloatingTagPlan[]): ServedPlan {
+  if (run.phase !== "release" && run.phase !== "promote") return run.served;
+  const { targets } = context;
+  return (
+    servedByTags({
+      facts: registryFactsOf(context),
+      tags: targets.tags,
+      servedTags: targets.servedTags,
+      floating: decided,
+      version: targets.version,
+      ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
+      repository: targets.repository,
+      notes: context.verdict.notes,
+    }) ?? run.served
+  );
+}
+
+/**
+ * The one gate (plan/promises.ts): every push, tag move and served image of this plan keeps every
+ * promise, judged with the registry view; what breaks one is refused, all of it together.
+ */
+function promisesStep(context: PlanContext, run: RunDecisions, floating: FloatingTagPlan[]): void {
+  const { inputs, targets } = context;
+  const { settings } = inputs;
+  const facts = registryFactsOf(context);
+  const { repository } = targets;
+  const servedTag = servedNow(facts, targets.tags, targets.servedTags, repository).tag;
+  const broken = brokenPromises(
+    {
+      pushes: [...run.builds.flatMap((build) => build.tags), ...run.indexes.map((index) => index.tag)].map((tag) =>
+        tag.slice(repository.name.length + 1),
+      ),
+      floating,
+      served: run.served,
+    },
+    {
+      registry: facts,
+      version: run.pin?.version ?? targets.version.text,
+      stable: run.pin ? true : !targets.version.prerelease,
+      platforms: settings.platforms,
+      builtPlatforms: run.builds.flatMap((build) => build.platforms),
+      ...(run.pin ? { pin: run.pin } : {}),
+      ...(settings.intent.kind === "promotion" ? { promoteDigest: settings.intent.digest } : {}),
+      ...(run.candidate.source === "registry" ? { candidateDigest: run.candidate.digest } : {}),
+      exactTemplates: settings.tags.filter((template) => template.exact).map((template) => template.text),
+      ...(servedTag ? { servedTag } : {}),
+      repository,
+    },
+  );
+  if (broken.length > 0 && !inputs.preview) throw new ReleaseConfigError(broken.join("\n"), broken);
+  for (const line of broken) context.verdict.refuse(line);
 }

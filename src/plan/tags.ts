@@ -72,8 +72,13 @@ function floatingSkipReason(uses: Placeholder[], version: ResolvedVersion): stri
   return undefined;
 }
 
-function render({ text: template, uses }: TagTemplate, facts: TagFacts): string {
-  const values: Record<Placeholder, string | undefined> = {
+/** What each placeholder renders to for these facts; undefined where a fact is missing. */
+export function placeholderValues(
+  facts: Pick<TagFacts, "revision" | "runId"> & {
+    version: Pick<ResolvedVersion, "text" | "major" | "minor" | "patch">;
+  },
+): Record<Placeholder, string | undefined> {
+  return {
     version: versionTagText(facts.version.text),
     major: String(facts.version.major),
     minor: String(facts.version.minor),
@@ -81,6 +86,10 @@ function render({ text: template, uses }: TagTemplate, facts: TagFacts): string 
     sha: facts.revision?.slice(0, 7),
     runId: facts.runId,
   };
+}
+
+function render({ text: template, uses }: TagTemplate, facts: TagFacts): string {
+  const values = placeholderValues(facts);
   const placeholderValue = (name: Placeholder): string => {
     const value = values[name];
     if (value !== undefined) return value;

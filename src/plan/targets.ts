@@ -4,6 +4,7 @@ import type { PlanInputs } from "../model/plan-inputs";
 import type { RegistryQuestions } from "../model/registry";
 import type { TagTemplate, VersionTemplate } from "../model/tag-template";
 import type { RequestedPin } from "./pin";
+import { templateProblems } from "./promises";
 import { releasedVersions } from "./released-versions";
 import { planTags, type TagFacts, type TagPlan, tagForVersion, versionTemplateOf } from "./tags";
 import { type ResolvedVersion, resolveVersion } from "./version";
@@ -23,6 +24,8 @@ export interface ReleaseTargets {
   templates: TagTemplate[];
   /** What to ask the registry; undefined when nothing depends on it (no push and no pin). */
   questions?: RegistryQuestions;
+  /** Floating tags of every release (`latest`, `demo`): they show what the stack serves, whatever this version gets. */
+  servedTags: string[];
 }
 
 /** How many of the latest stable releases a candidate run reads, to name the release users are on. */
@@ -105,6 +108,14 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   );
   const tags = version ? problems.check(() => planTags(templates, { version, ...facts })) : undefined;
   if (tags) for (const line of collisions(tags)) problems.add(line);
+  // Promise 1 at config time: no template may write a tag that names another release (plan/promises.ts).
+  if (tags && version) {
+    for (const line of templateProblems(
+      templates.map((template) => template.text),
+      { version, ...facts },
+    ))
+      problems.add(line);
+  }
   problems.throwIfAny();
   if (!version || !tags) throw new ReleaseConfigError("finsight:version could not be resolved"); // unreachable
 
@@ -118,6 +129,7 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
     tags,
     releaseTag,
     templates,
+    servedTags: templates.filter((template) => template.uses.length === 0).map((template) => template.text),
     ...(versionTemplate ? { versionTemplate } : {}),
     ...(pin ? { pin } : {}),
   };
@@ -151,7 +163,7 @@ export function rollForwardOf(
 /** What to ask the registry: the exact tags by manifest whatever the list says, the digests the rules need. */
 function registryQuestions(inputs: PlanInputs, targets: Omit<ReleaseTargets, "questions">): RegistryQuestions {
   const { settings } = inputs;
-  const { releaseTag, tags, pin, versionTemplate, version } = targets;
+  const { releaseTag, tags, pin, versionTemplate, version, servedTags } = targets;
   const platformTags =
     settings.platforms.length > 1 ? settings.platforms.map((platform) => platformTag(releaseTag, platform)) : [];
   // A candidate run names the release users are on: one of the latest stable releases, found by digest.
@@ -165,7 +177,10 @@ function registryQuestions(inputs: PlanInputs, targets: Omit<ReleaseTargets, "qu
   return {
     releaseTag,
     exactTags: [releaseTag, ...tags.exact.filter((tag) => tag !== releaseTag), ...platformTags],
-    digestsOf: [...(pin ? [pin.tag] : []), ...tags.floating, ...(pin?.tags.floating ?? [])],
+    digestsOf: [...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
+    // Promises 2 to 4: the platforms and the release of whatever may be served, pinned or floated.
+    imagesOf: [releaseTag, ...(pin ? [pin.tag] : []), ...servedTags, ...tags.floating, ...(pin?.tags.floating ?? [])],
+    ...(versionTemplate ? { releaseTagFor: (released: string) => tagForVersion(versionTemplate, released) } : {}),
     ...(settings.intent.kind === "candidate" ? { digestsAfterListing: recentReleases } : {}),
     ...(pin ? { digestsAfterListing: (listed) => rollForwardTags(targets, listed) } : {}),
   };

@@ -1,13 +1,16 @@
-import * as http from "node:http";
-import * as https from "node:https";
+import { AsyncLocalStorage } from "node:async_hooks";
+import * as diagnosticsChannel from "node:diagnostics_channel";
 
 /**
- * One HTTP exchange with a registry or its token service, over Node's own http/https (keep-alive
- * agents, so parallel and later requests reuse connections), bounded in time, and the redirect rules.
+ * One HTTP exchange with a registry or its token service, over Node's own fetch (undici: keep-alive,
+ * so parallel and later requests reuse connections), bounded in time, and the redirect rules.
  *
- * Node's http rather than fetch: a timeout must say what hung (the connection, the response headers
- * or the body), and only the socket's own events tell a connection that never completed from a
- * server that never answered.
+ * A timeout says what hung: the connection, the response headers or the body. fetch itself does not
+ * tell a connection that never completed from a server that never answered, so the phase is read
+ * from undici's diagnostics channels (`undici:request:create`, then `undici:client:sendHeaders` once
+ * the request is written to a connected socket; documented in undici's DiagnosticsChannel.md), tied to
+ * the exchange through an AsyncLocalStorage. fetch is looked up on globalThis at each call, so a test
+ * may stand a registry model in for the network.
  *
  * Redirects are followed by hand. On the registry's host they keep the credentials; off it only blob
  * downloads may go (to storage, with a signed URL), over HTTPS or loopback, without credentials.
@@ -68,16 +71,44 @@ export interface Answer {
   note?: string;
 }
 
+/** What the network said, in a word where it has one (`ECONNREFUSED`). */
 const errorCode = (error: unknown): string => {
-  const failure = error as { code?: string; message?: string };
-  return failure?.code ?? failure?.message ?? String(error);
+  const failure = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return failure?.cause?.code ?? failure?.code ?? failure?.cause?.message ?? failure?.message ?? String(error);
 };
+
+/** Where one exchange is; the diagnostics channels move it from "connect" to "headers". */
+interface ExchangeState {
+  phase: Phase;
+}
+
+/**
+ * The AsyncLocalStorage that ties undici's requests to their exchange, made once per process. Kept on
+ * globalThis rather than in a module variable: Pulumi serialises the floating-tag provider with the
+ * values its functions capture, and a live AsyncLocalStorage is not a value to serialise.
+ */
+function phaseTracking(): AsyncLocalStorage<ExchangeState> {
+  const slot = globalThis as unknown as { __finsightRegistryPhases?: AsyncLocalStorage<ExchangeState> };
+  if (slot.__finsightRegistryPhases) return slot.__finsightRegistryPhases;
+  const storage = new AsyncLocalStorage<ExchangeState>();
+  const owners = new WeakMap<object, ExchangeState>();
+  diagnosticsChannel.subscribe("undici:request:create", (message) => {
+    const state = storage.getStore();
+    if (state) owners.set((message as { request: object }).request, state);
+  });
+  diagnosticsChannel.subscribe("undici:client:sendHeaders", (message) => {
+    const state = owners.get((message as { request: object }).request);
+    if (state?.phase === "connect") state.phase = "headers";
+  });
+  slot.__finsightRegistryPhases = storage;
+  return storage;
+}
 
 /**
  * One request and its answer, bounded by `timeoutMs` from the start to the last byte of the body
  * and by `deadline` (the run's whole read). Rejects with a TransportFailure naming the phase.
  */
-function exchange(
+async function exchange(
   method: string,
   url: URL,
   headers: Record<string, string>,
@@ -85,89 +116,72 @@ function exchange(
   timeoutMs: number,
   deadline?: AbortSignal,
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let phase: Phase = "connect";
-    let failure: TransportFailure | undefined;
-    let response: http.IncomingMessage | undefined;
-    const lib = url.protocol === "https:" ? https : http;
-    const request = lib.request(url, {
-      method,
-      headers: { ...headers, ...(body ? { "content-length": String(body.length) } : {}) },
-    });
-    const stop = (reason: "timeout" | "deadline") => {
-      failure ??= new TransportFailure(phase, reason, reason);
-      request.destroy(failure);
-      response?.destroy(failure);
-    };
-    const timer = setTimeout(() => stop("timeout"), timeoutMs);
-    const onDeadline = () => stop("deadline");
-    const done = () => {
-      clearTimeout(timer);
-      deadline?.removeEventListener("abort", onDeadline);
-    };
-    if (deadline?.aborted) {
+  const state: ExchangeState = { phase: "connect" };
+  let failure: TransportFailure | undefined;
+  const controller = new AbortController();
+  const stop = (reason: "timeout" | "deadline") => {
+    failure ??= new TransportFailure(state.phase, reason, reason);
+    controller.abort(failure);
+  };
+  if (deadline?.aborted) throw new TransportFailure("connect", "deadline", "deadline");
+  const timer = setTimeout(() => stop("timeout"), timeoutMs);
+  const onDeadline = () => stop("deadline");
+  deadline?.addEventListener("abort", onDeadline, { once: true });
+  const done = () => {
+    clearTimeout(timer);
+    deadline?.removeEventListener("abort", onDeadline);
+  };
+  let response: Response;
+  try {
+    response = await phaseTracking().run(state, () =>
+      globalThis.fetch(url, {
+        method,
+        headers,
+        ...(body ? { body: new Uint8Array(body) } : {}),
+        redirect: "manual",
+        signal: controller.signal,
+      }),
+    );
+  } catch (error) {
+    done();
+    throw failure ?? new TransportFailure(state.phase, "error", errorCode(error));
+  }
+  state.phase = "body";
+  let consumed = false;
+  const read = async (limit: number): Promise<Buffer> => {
+    if (consumed) return Buffer.alloc(0);
+    consumed = true;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      if (response.body) {
+        for await (const chunk of response.body) {
+          size += chunk.length;
+          if (size > limit) {
+            await response.body.cancel().catch(() => {});
+            throw new BodyTooLarge(limit);
+          }
+          chunks.push(Buffer.from(chunk));
+        }
+      }
+      return Buffer.concat(chunks);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) throw error;
+      throw failure ?? new TransportFailure("body", "error", errorCode(error));
+    } finally {
       done();
-      request.destroy();
-      return reject(new TransportFailure("connect", "deadline", "deadline"));
     }
-    deadline?.addEventListener("abort", onDeadline, { once: true });
-    request.on("socket", (socket) => {
-      const connected = () => {
-        if (phase === "connect") phase = "headers";
-      };
-      if (socket.connecting) socket.once(url.protocol === "https:" ? "secureConnect" : "connect", connected);
-      else connected();
-    });
-    request.on("error", (error) => {
-      done();
-      reject(failure ?? new TransportFailure(phase, "error", errorCode(error)));
-    });
-    request.on("response", (incoming) => {
-      response = incoming;
-      phase = "body";
-      const read = (limit: number) =>
-        new Promise<Buffer>((resolveBody, rejectBody) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          let settled = false;
-          const settle = (outcome: () => void) => {
-            if (settled) return;
-            settled = true;
-            done();
-            outcome();
-          };
-          incoming.on("data", (chunk: Buffer) => {
-            size += chunk.length;
-            if (size <= limit) return void chunks.push(chunk);
-            incoming.destroy();
-            settle(() => rejectBody(new BodyTooLarge(limit)));
-          });
-          incoming.on("end", () => settle(() => resolveBody(Buffer.concat(chunks))));
-          incoming.on("error", (error) =>
-            settle(() => rejectBody(failure ?? new TransportFailure("body", "error", errorCode(error)))),
-          );
-          incoming.on("close", () =>
-            settle(() =>
-              rejectBody(failure ?? new TransportFailure("body", "error", "the connection closed mid-body")),
-            ),
-          );
-        });
-      resolve({
-        status: incoming.statusCode ?? 0,
-        header: (name) => {
-          const value = incoming.headers[name.toLowerCase()];
-          return Array.isArray(value) ? value.join(", ") : value;
-        },
-        read,
-        discard: () =>
-          read(64 * 1024).then(
-            () => undefined,
-            () => undefined,
-          ),
-      });
-    });
-    request.end(body);
-  });
+  };
+  return {
+    status: response.status,
+    header: (name) => response.headers.get(name) ?? undefined,
+    read,
+    discard: () =>
+      read(64 * 1024).then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
 }
 
 const REDIRECTS = [301, 302, 303, 307, 308];

@@ -1,4 +1,4 @@
-import type { RegistryAccess, RegistryQuestions, RegistryView } from "../model/registry";
+import type { ImageFacts, RegistryAccess, RegistryQuestions, RegistryView } from "../model/registry";
 import { type Manifest, RegistryClient, RegistryError } from "./client";
 
 /**
@@ -113,18 +113,122 @@ const outcomeOf = <T>(settled: Settled<T>): T => {
   return settled.value;
 };
 
+const VERSION_LABEL = "org.opencontainers.image.version";
+
+/**
+ * What one image holds, read from its manifest (an index: its children's platforms, attestations
+ * excluded) and its config (a single image: its os/architecture; both: the labels of the first platform
+ * image). Every shape is checked before it is believed. `fetched` is the manifest when a tag's read
+ * already brought it (the same bytes, so the same digest): it is not asked again.
+ */
+async function imageFactsOf(
+  client: RegistryClient,
+  digest: string,
+  fetched?: Manifest,
+): Promise<{ platforms: string[]; labels: Record<string, string> } | undefined> {
+  const manifest = fetched ?? (await client.getManifest(digest));
+  if (!manifest) return undefined;
+  const request = `GET ${client.manifestPath(digest)}`;
+  const parsed = JSON.parse(manifest.bytes.toString("utf8")) as Record<string, unknown>;
+  const platformOf = (value: unknown, what: string) => {
+    if (!isRecord(value) || typeof value.os !== "string" || typeof value.architecture !== "string") {
+      throw client.error(request, `answered ${what} without an os and architecture: ${client.shape(value)}`);
+    }
+    return `${value.os}/${value.architecture}`;
+  };
+  if (Array.isArray(parsed.manifests)) {
+    const children = parsed.manifests.map((entry: unknown) => {
+      if (!isRecord(entry) || typeof entry.digest !== "string" || !DIGEST.test(entry.digest)) {
+        throw client.error(request, "answered an index holding an entry without a sha256 digest");
+      }
+      // An entry without a platform (an artifact, a nested index) is no platform image either.
+      const platform = entry.platform === undefined ? "unknown/unknown" : platformOf(entry.platform, "an index entry");
+      return { digest: entry.digest, platform };
+    });
+    // Attestation manifests (unknown/unknown) are no platform anyone runs.
+    const images = children.filter((child) => !child.platform.startsWith("unknown/"));
+    const first = images[0] ? await imageFactsOf(client, images[0].digest) : undefined;
+    return { platforms: images.map((child) => child.platform), labels: first?.labels ?? {} };
+  }
+  const shape = manifestShape(client, digest, manifest);
+  if (!("config" in shape)) throw client.error(request, "answered a manifest that is neither an index nor an image");
+  const blobRequest = `GET ${client.blobPath(shape.config)}`;
+  let config: unknown;
+  try {
+    config = JSON.parse((await client.getBlob(shape.config)).toString("utf8"));
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw client.error(blobRequest, "answered an image config that is not JSON");
+  }
+  const inner = isRecord(config) ? config.config : undefined;
+  const labels = isRecord(inner) && isRecord(inner.Labels) ? inner.Labels : {};
+  if (!Object.values(labels).every((value) => typeof value === "string")) {
+    throw client.error(blobRequest, `answered image labels ${client.shape(labels)}, not a map of strings`);
+  }
+  return { platforms: [platformOf(config, "an image config")], labels: labels as Record<string, string> };
+}
+
+/** Manifest reads by tag, each asked once however many questions name it, run together. */
+type Ask = (tag: string) => Promise<Settled<Manifest | undefined>>;
+
+/**
+ * The images behind the asked tags, keyed by digest: their platforms (promise 2), and the release each
+ * is, when its version label names a version whose own tag resolves to the same digest (promises 3, 4).
+ * The images are described together, from the manifests their tags' reads brought.
+ */
+async function describeImages(
+  client: RegistryClient,
+  questions: RegistryQuestions,
+  present: ReadonlySet<string>,
+  digests: Record<string, string>,
+  ask: Ask,
+): Promise<{ images: Record<string, ImageFacts>; releaseTagsRead: string[] }> {
+  const described = new Map<string, Promise<Settled<[string, ImageFacts] | undefined>>>();
+  const releaseTagsRead: string[] = [];
+  for (const tag of questions.imagesOf ?? []) {
+    const digest = digests[tag];
+    if (!digest || described.has(digest)) continue;
+    const describe = async (): Promise<[string, ImageFacts] | undefined> => {
+      const own = await ask(tag);
+      const facts = await imageFactsOf(client, digest, own.ok && own.value?.digest === digest ? own.value : undefined);
+      if (!facts) return undefined;
+      const version = facts.labels[VERSION_LABEL];
+      const releaseTag = version && questions.releaseTagFor ? questions.releaseTagFor(version) : undefined;
+      const read = releaseTag !== undefined && present.has(releaseTag);
+      if (read) releaseTagsRead.push(releaseTag);
+      const confirmed = read && outcomeOf(await ask(releaseTag))?.digest === digest;
+      return [
+        digest,
+        {
+          platforms: facts.platforms,
+          ...(confirmed && version && releaseTag ? { release: { version, tag: releaseTag } } : {}),
+        },
+      ];
+    };
+    described.set(digest, settle(describe()));
+  }
+  const images: Record<string, ImageFacts> = {};
+  for (const settled of described.values()) {
+    const entry = outcomeOf(await settled);
+    if (entry) images[entry[0]] = entry[1];
+  }
+  return { images, releaseTagsRead };
+}
+
 export async function readRegistryView(access: RegistryAccess, questions: RegistryQuestions): Promise<RegistryView> {
   const client = new RegistryClient(access);
   try {
     const asked = new Map<string, Promise<Settled<Manifest | undefined>>>();
-    const ask = (tag: string) => {
+    const ask: Ask = (tag) => {
       if (!asked.has(tag)) asked.set(tag, settle(client.getManifest(tag)));
       return asked.get(tag) as Promise<Settled<Manifest | undefined>>;
     };
-    // Together: the tag list, and the exact tags, which are asked whatever the list says.
+    // Together, before the list is known: the list itself, the exact tags (asked whatever the list
+    // says), and the tags whose digest the plan needs if the list names them (a 404 costs the same
+    // round trip; what the list does not name is left out of the view below, as if never asked).
     const listing = settle(client.listTags());
     const exact = [...new Set(questions.exactTags ?? [questions.releaseTag])];
-    for (const tag of exact) ask(tag);
+    for (const tag of [...exact, ...questions.digestsOf]) ask(tag);
     // The release's labels follow its manifest, not the list.
     const labelsFrom = (release: Promise<Settled<Manifest | undefined>>) =>
       settle(
@@ -136,7 +240,7 @@ export async function readRegistryView(access: RegistryAccess, questions: Regist
     const listed = await listing;
     const tags = listed.ok ? listed.value : [];
     const present = new Set(tags);
-    // Only the tags the list names: asked once the list is known, all together.
+    // Only the tags the list names count; the ones that need the list to be chosen are asked now.
     const afterListing = listed.ok
       ? [...questions.digestsOf, ...(questions.digestsAfterListing?.(tags) ?? [])].filter((tag) => present.has(tag))
       : [];
@@ -150,11 +254,18 @@ export async function readRegistryView(access: RegistryAccess, questions: Regist
       if (manifest) digests[tag] = manifest.digest;
     }
     const releaseLabels = labels ? outcomeOf(await labels) : undefined;
+    const { images, releaseTagsRead } = await describeImages(client, questions, present, digests, ask);
+    // The release tags read to confirm an image are digests the view read too.
+    for (const tag of releaseTagsRead) {
+      const manifest = outcomeOf(await ask(tag));
+      if (manifest) digests[tag] ??= manifest.digest;
+    }
     return {
       status: "read",
       tags,
       digests,
       ...(releaseLabels ? { releaseLabels } : {}),
+      images,
       requests: client.requests,
     };
   } catch (error) {

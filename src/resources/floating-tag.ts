@@ -145,14 +145,16 @@ export const floatingTagProvider: pulumi.dynamic.ResourceProvider = {
       ...replaces,
       ...(["source", "insecure"] as const).filter((key) => olds[key] !== news[key]),
     ];
-    // After a refresh, `digest` is where the tag really points: a tag moved or deleted by hand ("")
-    // is drift to undo. In a preview an unknown source arrives as a placeholder, which is a change of
-    // its own already. seenDigest and credentials are not compared: they are not what the tag is.
+    // Where the tag really points: after a refresh, `digest`; in every run, `seenDigest`, the plan's own
+    // reading of the registry ("" when the tag is gone). A tag moved or deleted by hand is drift to undo,
+    // with or without a refresh: the state alone would say the tag is already where the plan wants it
+    // (promise 7, found by the generated histories). In a preview an unknown source arrives as a
+    // placeholder, which is a change of its own already. Credentials are not compared: they are not what the tag is.
+    const where = [olds.digest, news.seenDigest].filter((digest): digest is string => typeof digest === "string");
     if (
       typeof news.source === "string" &&
       news.source.startsWith("sha256:") &&
-      typeof olds.digest === "string" &&
-      olds.digest !== news.source
+      where.some((digest) => digest !== news.source)
     ) {
       changes.push("digest");
     }

@@ -7,6 +7,12 @@ export interface GitHubEnvironmentArgs {
   plan: GitHubEnvironmentPlan;
   /** The candidate's digest-pinned ref, for the variables the plan names in `fromCandidate`. */
   candidateRef: pulumi.Input<string>;
+  /**
+   * Settles once every floating tag of the run has moved: the variables (what users deploy) wait for
+   * it, so a failed tag write stops them too, and an interrupted promotion or rollback never serves a
+   * release its tags do not name; the next `pulumi up` completes both (promise 7).
+   */
+  afterTags?: pulumi.Input<unknown>;
   /** Secret values by `finsight:` config key; every key the plan's secrets name must be here. */
   secrets: Record<string, pulumi.Output<string>>;
   /** `github:token`; unset means the provider's own GITHUB_TOKEN. */
@@ -140,7 +146,8 @@ function declareContents(
     );
   }
   for (const [variableName, planned] of Object.entries(plan.variables)) {
-    const value = plan.fromCandidate.includes(variableName) ? args.candidateRef : planned;
+    const chosen = plan.fromCandidate.includes(variableName) ? args.candidateRef : planned;
+    const value = args.afterTags ? pulumi.all([chosen, args.afterTags]).apply(([ref]) => ref) : chosen;
     new github.ActionsEnvironmentVariable(
       `${name}-variable-${variableName}`,
       { ...target, variableName, value },

@@ -48,6 +48,8 @@ export class ReleaseImage extends pulumi.ComponentResource {
   public readonly tags: pulumi.Output<string[]>;
   /** Each managed floating tag and the digest it resolves to after this run. */
   public readonly floatingTags: pulumi.Output<Record<string, string>>;
+  /** The floating tags' URNs: whatever takes this as an input waits until every tag has moved. */
+  public readonly floatingTagUrns: pulumi.Output<string[]>;
 
   constructor(name: string, args: ReleaseImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("finsight:release:Image", name, {}, opts);
@@ -65,6 +67,8 @@ export class ReleaseImage extends pulumi.ComponentResource {
       served.kind === "candidate"
         ? this.candidateRef
         : pulumi.output(served.kind === "image" ? served.ref : (served.ref ?? ""));
+    // Known in a preview; it carries every floating tag as a dependency (promise 7, see index.ts).
+    this.floatingTagUrns = pulumi.all(floating.map((tag) => tag.urn));
     this.servedDigest = this.servedRef.apply(digestOf);
     this.tags = pulumi.output([...args.pushedTags, ...args.floatingTags.map((tag) => qualify(repository, tag.tag))]);
     this.floatingTags = pulumi

@@ -160,11 +160,20 @@ describe("releaseTargets: tags and pin", () => {
 
 describe("releaseTargets: what the registry is asked", () => {
   it("a pushing release: its exact tags asked whatever the list says, and the listed floating tags", () => {
-    assert.deepEqual(releaseTargets(planInputs()).questions, {
+    const { releaseTagFor, ...questions } = releaseTargets(planInputs()).questions ?? {};
+    assert.deepEqual(questions, {
       releaseTag: "v1.4.0",
       exactTags: ["v1.4.0"],
-      digestsOf: ["v1.4", "v1", "latest"],
+      // latest first: it shows what is served, whatever this version gets.
+      digestsOf: ["latest", "v1.4", "v1", "latest"],
+      imagesOf: ["v1.4.0", "latest", "v1.4", "v1", "latest"],
     });
+    assert.equal(releaseTagFor?.("1.3.2"), "v1.3.2", "an image's version label is confirmed by that version's own tag");
+  });
+
+  it("a prerelease moves no floating tag, yet asks where latest points: it shows what stays served", () => {
+    const questions = releaseTargets(planInputs({ config: { "finsight:version": "1.5.0-rc.1" } })).questions;
+    assert.deepEqual([questions?.digestsOf, questions?.imagesOf], [["latest"], ["v1.5.0-rc.1", "latest"]]);
   });
 
   it("several platforms: the per-platform tags are exact tags too", () => {
@@ -191,11 +200,12 @@ describe("releaseTargets: what the registry is asked", () => {
 
   it("a pin adds its own tag and its floating tags", () => {
     const questions = releaseTargets(planInputs({ config: { "finsight:pin": "1.3.2" } })).questions;
-    const { digestsAfterListing, ...asked } = questions ?? {};
+    const { digestsAfterListing, releaseTagFor: _, ...asked } = questions ?? {};
     assert.deepEqual(asked, {
       releaseTag: "v1.3.2",
       exactTags: ["v1.3.2"],
-      digestsOf: ["v1.3.2", "v1.3", "v1", "latest", "v1.3", "v1", "latest"],
+      digestsOf: ["v1.3.2", "latest", "v1.3", "v1", "latest", "v1.3", "v1", "latest"],
+      imagesOf: ["v1.3.2", "v1.3.2", "latest", "v1.3", "v1", "latest", "v1.3", "v1", "latest"],
     });
     // Once the list is known: the roll-forward release (the highest stable one) and its floating tags, to hold them.
     assert.deepEqual(digestsAfterListing?.(["v1.3.2", "v1.4.0", "v1.5.0-rc.1", "v1.4", "latest"]), [

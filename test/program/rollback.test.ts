@@ -120,8 +120,10 @@ describe("release guards against the registry", () => {
     assert.equal(await registry.seed("latest", {}, "v2.0.1"), newest);
     const run = await runProgram({ stack: "prod", env: { ...ENV, RELEASE_VERSION: "1.9.1" }, config: registry.config });
     assert.equal(run.error, undefined);
-    const digest = String(run.outputs.digest);
+    const digest = String(run.outputs.candidateRef).split("@")[1];
     assert.deepEqual(floatingTagsOf(run), { "v1.9": digest, v1: digest, latest: newest });
+    // What is served never goes down a version without a pin: latest holds 2.0.1, so 2.0.1 stays served.
+    assert.equal(run.outputs.digest, newest);
   });
 
   it("a version below the highest release is refused, unless allowDowngrade is set", async () => {

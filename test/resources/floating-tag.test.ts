@@ -89,14 +89,20 @@ describe("floating tag provider against a real registry", () => {
     assert.deepEqual(moved, { changes: true, replaces: [], deleteBeforeReplace: false });
     const renamed = await floatingTagProvider.diff?.("id", olds, props("a/b", "stable", "sha256:1"));
     assert.deepEqual(renamed, { changes: true, replaces: ["tag"], deleteBeforeReplace: false });
-    // A refresh that found the tag deleted ("") is drift too; seenDigest alone is no change.
+    // A refresh that found the tag deleted ("") is drift too, and so is the plan's own reading of it
+    // (seenDigest, read by every run); a plan that saw the tag on its source changes nothing.
     const deleted = await floatingTagProvider.diff?.("id", { ...olds, digest: "" }, props("a/b", "latest", "sha256:1"));
     assert.deepEqual(deleted, { changes: true, replaces: [], deleteBeforeReplace: false });
-    const seen = await floatingTagProvider.diff?.("id", olds, {
+    const seenGone = await floatingTagProvider.diff?.("id", olds, {
       ...props("a/b", "latest", "sha256:1"),
       seenDigest: "",
     });
-    assert.deepEqual(seen, same);
+    assert.deepEqual(seenGone, { changes: true, replaces: [], deleteBeforeReplace: false });
+    const seenHome = await floatingTagProvider.diff?.("id", olds, {
+      ...props("a/b", "latest", "sha256:1"),
+      seenDigest: "sha256:1",
+    });
+    assert.deepEqual(seenHome, same);
   });
 
   it("refresh reads where the tag really points, so a tag moved by hand shows as drift", async () => {

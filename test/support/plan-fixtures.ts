@@ -6,7 +6,7 @@
  */
 import { parseSettings } from "../../src/inputs/settings";
 import type { PlanInputs } from "../../src/model/plan-inputs";
-import type { RegistryView } from "../../src/model/registry";
+import type { ImageFacts, RegistryView } from "../../src/model/registry";
 import type { ConfigInput, ReleaseSettings } from "../../src/model/settings";
 import type { SourceFacts } from "../../src/model/source-facts";
 import { planRelease, type ReleasePlan } from "../../src/plan/release-plan";
@@ -121,16 +121,21 @@ export function planInputs(options: InputsOptions = {}): PlanInputs {
   };
 }
 
-/** A registry that was read: every tag it lists, the digests of those asked about, the release tag's labels. */
+/**
+ * A registry that was read: every tag it lists, the digests of those asked about, the release tag's
+ * labels, and what each digest holds (by default one linux/amd64 image, what the shipped stacks build).
+ */
 export function readView(
   digests: Record<string, string> = {},
-  options: { otherTags?: string[]; releaseLabels?: Record<string, string> } = {},
+  options: { otherTags?: string[]; releaseLabels?: Record<string, string>; images?: Record<string, ImageFacts> } = {},
 ): RegistryView {
+  const images = Object.fromEntries(Object.values(digests).map((digest) => [digest, { platforms: ["linux/amd64"] }]));
   return {
     status: "read",
     tags: [...Object.keys(digests), ...(options.otherTags ?? [])],
     digests,
     ...(options.releaseLabels ? { releaseLabels: options.releaseLabels } : {}),
+    images: { ...images, ...options.images },
     requests: 3,
   };
 }

@@ -42,6 +42,8 @@ export interface Registered {
   parent: string;
   /** Input property names that arrived as Pulumi secrets. */
   secretInputs: string[];
+  /** URNs each input depends on (what the engine must finish before it creates or updates this resource). */
+  propertyDependencies: Record<string, string[]>;
 }
 
 /**
@@ -227,6 +229,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       ignoreChanges: req.getIgnorechangesList(),
       parent: req.getParent(),
       secretInputs,
+      propertyDependencies: propertyDependenciesOf(req),
     });
     return register(req, callback);
   };
@@ -299,6 +302,17 @@ interface RegisterRequest {
   getParent(): string;
   getRetainondelete(): boolean | undefined;
   getIgnorechangesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(visit: (dependencies: { getUrnsList(): string[] }, name: string) => void): void;
+  };
+}
+
+function propertyDependenciesOf(req: RegisterRequest): Record<string, string[]> {
+  const dependencies: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((urns, name) => {
+    dependencies[name] = urns.getUrnsList();
+  });
+  return dependencies;
 }
 
 export const imagesOf = (run: ProgramRun) => run.registered.filter((r) => r.type === "docker-build:index:Image");
