@@ -1,5 +1,4 @@
-import { SemVer } from "semver";
-import { invalidSetting, ReleaseConfigError } from "../model/errors";
+import { ReleaseConfigError } from "../model/errors";
 import type { ConfiguredVersion } from "../model/settings";
 import { type ParsedVersion, parseVersionSetting, VERSION_ACCEPTED } from "../model/version-text";
 

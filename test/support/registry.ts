@@ -308,3 +308,22 @@ export async function tagDigest(host: string, repository: string, tag: string): 
   if (response.status !== 200) throw new Error(`HEAD ${tag}: HTTP ${response.status}`);
   return response.headers.get("docker-content-digest") ?? undefined;
 }
+
+/** The floating-tag provider's inputs for a tag on the test registry, with the test login. */
+export function tagProps(
+  host: string,
+  repository: string,
+  tag: string,
+  source: string,
+  extra: { seenDigest?: string } = {},
+) {
+  return {
+    host,
+    repository,
+    tag,
+    source,
+    insecure: false,
+    ...REGISTRY_CREDENTIALS,
+    ...(extra.seenDigest !== undefined ? { seenDigest: extra.seenDigest } : {}),
+  };
+}
