@@ -164,7 +164,7 @@ function servedText(plan: ReleasePlan): string {
 function headerRows(plan: ReleasePlan): [string, string][] {
   const { pin } = plan;
   const rollForward = plan.rollForwardVersion
-    ? `${plan.rollForwardVersion} (the highest stable release in the registry)`
+    ? `${plan.rollForwardVersion} (the promoted release removing the pin returns to)`
     : "known once the registry is read";
   return [
     ["stack", `${plan.stack} (variant ${plan.variant})`],

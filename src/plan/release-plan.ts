@@ -506,12 +506,12 @@ function githubStep(context: PlanContext, run: RunDecisions, github: GitHubSetti
 }
 
 /**
- * In a rollback, the release a roll forward returns to: the highest stable release in the registry, so
+ * In a rollback, the release a roll forward returns to (the promoted release, as the registry shows it), so
  * the outputs (and the checkout the workflows make from them) are the same from a laptop and from CI,
  * whatever the checkout or RELEASE_VERSION says.
  */
 function rollForwardStep(context: PlanContext): Pick<RunDecisions, "rollForward"> {
-  const found = rollForwardOf(context.targets, context.view.tags);
+  const found = rollForwardOf(context.targets, context.view.tags, context.view.digests);
   return found ? { rollForward: { version: found.version, tags: found.tags } } : {};
 }
 

@@ -136,28 +136,50 @@ export function releaseTargets(inputs: PlanInputs): ReleaseTargets {
   return settings.push || pin ? { ...targets, questions: registryQuestions(inputs, targets) } : targets;
 }
 
-/**
- * A rollback holds the roll-forward release's floating tags where they are (`v1.4` while 1.3.2 is
- * pinned), so they stay in the stack whatever the checkout: the roll-forward release's version tag and
- * floating tags, as the registry lists them.
- */
-function rollForwardTags(targets: Omit<ReleaseTargets, "questions">, listed: readonly string[]): string[] {
-  const release = rollForwardOf(targets, listed);
-  return release ? [release.tag, ...release.tags.floating] : [];
+/** How many of the latest stable releases a rollback asks about, to find the promoted one to return to. */
+const ROLL_FORWARD_CANDIDATES = 5;
+
+/** The latest stable releases above the pin, highest first, each with its tags. */
+function rollForwardCandidates(
+  targets: Pick<ReleaseTargets, "templates" | "versionTemplate" | "pin">,
+  listed: readonly string[],
+): { version: string; tag: string; tags: TagPlan }[] {
+  if (!targets.versionTemplate) return [];
+  return releasedVersions(listed, targets.versionTemplate)
+    .filter((release) => release.stable && release.version !== targets.pin?.version)
+    .slice(-ROLL_FORWARD_CANDIDATES)
+    .reverse()
+    .map((release) => ({
+      version: release.version,
+      tag: release.tag,
+      tags: planTags(targets.templates, { version: resolveVersion({ env: {}, fallback: release.version }) }),
+    }));
 }
 
-/** The release removing a pin returns to: the highest stable release the registry lists, with its tags. */
+/** A rollback asks for the recent releases' own tags and floating tags, to find the promoted one and hold its tags. */
+function rollForwardTags(targets: Omit<ReleaseTargets, "questions">, listed: readonly string[]): string[] {
+  return [
+    ...new Set(rollForwardCandidates(targets, listed).flatMap((release) => [release.tag, ...release.tags.floating])),
+  ];
+}
+
+/**
+ * The release removing a pin returns to: the highest recent stable release that a floating tag still
+ * holds (a promoted release the pin did not cover, such as 1.4.0 under `v1.4` while 1.3.2 is pinned), so
+ * a candidate that failed its checks is never returned to; when no floating tag shows one (`demo` alone,
+ * moved by the pin), the highest stable release. Undefined when the registry lists none.
+ */
 export function rollForwardOf(
-  targets: Pick<ReleaseTargets, "templates" | "versionTemplate">,
+  targets: Pick<ReleaseTargets, "templates" | "versionTemplate" | "pin">,
   listed: readonly string[],
+  digests: Readonly<Record<string, string>>,
 ): { version: string; tag: string; tags: TagPlan } | undefined {
-  if (!targets.versionTemplate) return undefined;
-  const highest = releasedVersions(listed, targets.versionTemplate)
-    .filter((release) => release.stable)
-    .at(-1);
-  if (!highest) return undefined;
-  const version = resolveVersion({ env: {}, fallback: highest.version });
-  return { version: highest.version, tag: highest.tag, tags: planTags(targets.templates, { version }) };
+  const candidates = rollForwardCandidates(targets, listed);
+  const held = candidates.find((release) => {
+    const digest = digests[release.tag];
+    return digest !== undefined && release.tags.floating.some((tag) => digests[tag] === digest);
+  });
+  return held ?? candidates[0];
 }
 
 /** What to ask the registry: the exact tags by manifest whatever the list says, the digests the rules need. */

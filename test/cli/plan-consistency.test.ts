@@ -115,6 +115,17 @@ describe("a rollback gives the same result from a laptop and from CI", () => {
     assert.equal(ci.rollForwardVersion, "1.4.0");
   });
 
+  it("the roll forward returns to the promoted release, never to a candidate that failed its checks", () => {
+    // 1.5.0 was pushed as a candidate and failed: no floating tag holds it. 1.4.0 is still under v1.4.
+    const V150 = digest("3c");
+    const planned = plan(
+      planInputs({ config: { "finsight:pin": "1.3.0" } }),
+      readView({ "v1.3.0": V130, "v1.4.0": V140, "v1.5.0": V150, "v1.3": V130, "v1.4": V140, v1: V130, latest: V130 }),
+    );
+    assert.equal(planned.rollForwardVersion, "1.4.0");
+    assert.equal(planned.stackVersion, "1.4.0");
+  });
+
   it("a roll forward to a release tag that exists needs no application checkout: nothing is built", () => {
     // The registry's v1.4.0 was built elsewhere; here there is no checkout to compare it with, and none is needed.
     const planned = plan(

@@ -14,21 +14,14 @@ import {
   REGISTRY_USER,
   registryForSuite,
   tagDigest,
+  tagProps,
   writeDockerLogin,
 } from "../support/registry";
 
 describe("floating tag provider against a real registry", () => {
   const registry = registryForSuite();
 
-  const props = (repository: string, tag: string, source: string) => ({
-    host: registry.host,
-    repository,
-    tag,
-    source,
-    insecure: false,
-    username: REGISTRY_USER,
-    password: REGISTRY_PASSWORD,
-  });
+  const props = (repository: string, tag: string, source: string) => tagProps(registry.host, repository, tag, source);
 
   it("points the tag at the release's own digest, and back, remembering what it replaced", async () => {
     const repository = "acme/finsight-backend";
@@ -197,16 +190,8 @@ describe("floating tags converge, and never move behind the plan's back", () => 
   const proxy = faultProxyForSuite(() => registry.host);
   const repository = "converge/finsight-backend";
   const digests: Record<string, string> = {};
-  const props = (tag: string, source: string, extra: { seenDigest?: string; host?: string } = {}) => ({
-    host: extra.host ?? registry.host,
-    repository,
-    tag,
-    source,
-    insecure: false,
-    username: REGISTRY_USER,
-    password: REGISTRY_PASSWORD,
-    ...(extra.seenDigest !== undefined ? { seenDigest: extra.seenDigest } : {}),
-  });
+  const props = (tag: string, source: string, extra: { seenDigest?: string; host?: string } = {}) =>
+    tagProps(extra.host ?? registry.host, repository, tag, source, extra);
   /** Re-points `tag` by hand (as someone with push rights would), bypassing the provider. */
   const pointByHand = async (tag: string, digest: string) => {
     const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString("base64");

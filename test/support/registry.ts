@@ -315,7 +315,7 @@ export async function tagDigest(host: string, repository: string, tag: string): 
 
 /**
  * Many releases at once, as a long-lived repository holds them: one shared layer, and per tag its
- * own config (labelled with the tag, so every digest differs) and manifest, a few tags at a time.
+ * own config (labelled with its version, so every digest differs) and manifest, a few tags at a time.
  * Returns each tag's digest.
  */
 export async function pushReleases(
@@ -331,7 +331,7 @@ export async function pushReleases(
       JSON.stringify({
         architecture: "amd64",
         os: "linux",
-        config: { Labels: { "org.opencontainers.image.version": tag } },
+        config: { Labels: { "org.opencontainers.image.version": tag.replace(/^v/, "") } },
         rootfs: { type: "layers", diff_ids: [layerDigest] },
       }),
     );
@@ -345,4 +345,23 @@ export async function pushReleases(
   };
   for (let i = 0; i < tags.length; i += 16) await Promise.all(tags.slice(i, i + 16).map(push));
   return digests;
+}
+
+/** The floating-tag provider's inputs for a tag on the test registry, with the test login. */
+export function tagProps(
+  host: string,
+  repository: string,
+  tag: string,
+  source: string,
+  extra: { seenDigest?: string } = {},
+) {
+  return {
+    host,
+    repository,
+    tag,
+    source,
+    insecure: false,
+    ...REGISTRY_CREDENTIALS,
+    ...(extra.seenDigest !== undefined ? { seenDigest: extra.seenDigest } : {}),
+  };
 }
