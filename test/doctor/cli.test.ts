@@ -6,11 +6,12 @@
  * their own, a real docker-registry on loopback, and a loopback GitHub API.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { runProcess } from "../support/cli";
 import {
   buildxInspect,
   type FakeTools,
@@ -100,17 +101,17 @@ describe("npm run doctor", () => {
   });
 
   /** Runs the CLI as a child process, without blocking this one: the GitHub stand-in answers from here. */
-  function doctor(
+  async function doctor(
     args: string[],
     env: Record<string, string> = {},
     cwd = project,
   ): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    const child = spawn(
+    const run = await runProcess(
       process.execPath,
       ["--import", "tsx", path.join(PROJECT_DIR, "src", "cli", "doctor.ts"), ...args],
       {
         cwd,
-        timeout: 60_000,
+        timeoutMs: 60_000,
         env: {
           PATH: tools.path,
           HOME: path.join(scratch, "home"),
@@ -121,15 +122,7 @@ describe("npm run doctor", () => {
         },
       },
     );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    return new Promise((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
+    return { status: run.code, stdout: run.stdout, stderr: run.stderr };
   }
 
   it("everything in place: every line ✔, exit 0", async () => {

@@ -15,12 +15,13 @@
  * turns (a lock file), and a port held by something else skips it, with the reason (a failure under CI=true).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { runProcess } from "../support/cli";
 import { dockerSkip } from "../support/docker-engine";
 import { PROJECT_DIR } from "../support/program";
 
@@ -155,32 +156,16 @@ const portFree = (port: number) =>
   });
 
 /** Runs a script as a reader's bash would, in its own process group so that whatever it leaves running is stopped. */
-function runScript(script: string): Promise<{ status: number | null; output: string }> {
-  const child = spawn("bash", ["-euo", "pipefail", "-c", script], {
-    cwd: PROJECT_DIR,
-    detached: true,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.CI ? { CI: process.env.CI } : {}) },
-    stdio: ["ignore", "pipe", "pipe"],
+async function runScript(script: string): Promise<{ status: number | null; output: string }> {
+  const run = await runProcess("bash", ["-euo", "pipefail", "-c", script], {
+    timeoutMs: 5 * 60_000,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      ...(process.env.CI ? { CI: process.env.CI } : {}),
+    },
   });
-  let output = "";
-  child.stdout.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    output += chunk;
-  });
-  const timer = setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), 5 * 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      try {
-        process.kill(-(child.pid as number), "SIGTERM"); // a registry the script started and did not stop
-      } catch {
-        // the group is gone: the script stopped everything it started
-      }
-      resolve({ status, output });
-    }),
-  );
+  return { status: run.code, output: `${run.stdout}${run.stderr}` };
 }
 
 describe("every command in the README and docs/ runs as written", () => {

@@ -1,5 +1,6 @@
 /**
- * Runs `npm run plan` (src/cli/plan.ts under tsx) as its own process and collects what it printed.
+ * Runs `npm run plan` (src/cli/plan.ts under tsx), or another command, as its own process and collects
+ * what it printed.
  * Asynchronous on purpose: a fault proxy or registry served by the test's own process must keep
  * answering while the CLI runs. Every run is bounded in time and killed when it overruns.
  */
@@ -19,15 +20,23 @@ export interface CliRun {
   elapsedMs: number;
 }
 
-export function runPlanCli(
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
-): Promise<CliRun> {
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export function runPlanCli(args: string[], options: RunOptions = {}): Promise<CliRun> {
+  return runProcess(TSX, [CLI, ...args], { ...options, env: { PATH: process.env.PATH ?? "", ...options.env } });
+}
+
+/** Runs a command as its own process group, bounded in time, collecting both output streams. */
+export function runProcess(command: string, args: string[], options: RunOptions = {}): Promise<CliRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [CLI, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? PROJECT_DIR,
-      env: { PATH: process.env.PATH ?? "", ...options.env },
+      env: options.env ?? {},
       stdio: ["ignore", "pipe", "pipe"],
       // A group of its own: tsx runs the CLI in a child process, and an overrun kills both.
       detached: true,
@@ -48,6 +57,11 @@ export function runPlanCli(
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM"); // anything the command left running
+      } catch {
+        // the group is gone: the command stopped everything it started
+      }
       resolve({ code: killed ? null : code, stdout, stderr, elapsedMs: performance.now() - started });
     });
   });
