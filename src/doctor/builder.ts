@@ -1,6 +1,6 @@
 import semver from "semver";
 import { isLoopbackHost } from "../registry/client";
-import { firstLine, runCommand } from "./commands";
+import { type CommandResult, firstLine, runCommand } from "./commands";
 import type { DoctorContext } from "./context";
 import { type CheckResult, fail, pass, skip } from "./report";
 
@@ -33,15 +33,16 @@ export function parseBuildxInspect(text: string): BuilderFacts {
   return facts;
 }
 
+const TITLES = { builder: "buildx builder", buildkit: "BuildKit version" };
+
 /** The buildx builder docker-build will use: finsight:builder, else the current one. */
 export function checkBuilder(context: DoctorContext): CheckResult[] {
-  const titles = { builder: "buildx builder", buildkit: "BuildKit version" };
   const intent = context.settings?.intent;
   if (intent?.kind === "rollback") {
     return [
       skip(
         "builder",
-        titles.builder,
+        TITLES.builder,
         `finsight:pin is ${intent.pin}: a rollback builds nothing, so it needs no builder`,
       ),
     ];
@@ -54,68 +55,76 @@ export function checkBuilder(context: DoctorContext): CheckResult[] {
     env: context.env,
     timeoutMs: 30_000,
   });
-  const notChecked = (why: string) => fail("buildkit", titles.buildkit, `not checked: ${why}`, "fix the builder first");
+  if (!result.ran || result.status !== 0) return inspectFailed(result, named, create);
+  const facts = parseBuildxInspect(result.stdout);
+  const name = facts.name ?? named ?? "(current)";
+  return [driverLine(context, facts, name, loopback, create), buildkitLine(facts, name, create)];
+}
+
+/** `docker buildx inspect` did not run, or failed: the builder line says why, the BuildKit line is not checked. */
+function inspectFailed(result: CommandResult, named: string | undefined, create: string): CheckResult[] {
+  const notChecked = fail("buildkit", TITLES.buildkit, "not checked: no builder", "fix the builder first");
   if (!result.ran) {
     const fix =
       result.why === "missing"
         ? "install Docker (Debian: apt-get install docker.io) and its buildx plugin"
         : "check that the Docker engine answers: docker info";
-    return [fail("builder", titles.builder, result.message, fix), notChecked("no builder")];
+    return [fail("builder", TITLES.builder, result.message, fix), notChecked];
   }
-  if (result.status !== 0) {
-    const said = firstLine(result);
-    const fix = /not a docker command|unknown command/i.test(said)
-      ? `install Docker's buildx plugin (https://docs.docker.com/build/install-buildx/), then ${create}`
-      : named
-        ? `${create.replace("--name finsight", `--name ${named}`)}   (finsight:builder names ${named})`
-        : create;
-    return [fail("builder", titles.builder, `docker buildx inspect failed: ${said}`, fix), notChecked("no builder")];
-  }
-  const facts = parseBuildxInspect(result.stdout);
-  const name = facts.name ?? named ?? "(current)";
-  const results: CheckResult[] = [];
+  const said = firstLine(result);
+  const fix = /not a docker command|unknown command/i.test(said)
+    ? `install Docker's buildx plugin (https://docs.docker.com/build/install-buildx/), then ${create}`
+    : named
+      ? `${create.replace("--name finsight", `--name ${named}`)}   (finsight:builder names ${named})`
+      : create;
+  return [fail("builder", TITLES.builder, `docker buildx inspect failed: ${said}`, fix), notChecked];
+}
+
+/** The builder's driver is one docker-build builds with, and (for a loopback registry) shares the host's network. */
+function driverLine(
+  context: DoctorContext,
+  facts: BuilderFacts,
+  name: string,
+  loopback: boolean,
+  create: string,
+): CheckResult {
   if (!facts.driver || !DRIVERS.includes(facts.driver)) {
-    results.push(
-      fail(
-        "builder",
-        titles.builder,
-        `${name} uses the ${facts.driver ?? "unknown"} driver; docker-build needs ${DRIVERS.join(", ")}`,
-        create,
-      ),
+    return fail(
+      "builder",
+      TITLES.builder,
+      `${name} uses the ${facts.driver ?? "unknown"} driver; docker-build needs ${DRIVERS.join(", ")}`,
+      create,
     );
-  } else if (loopback && facts.driver === "docker-container" && !/network="?host"?/.test(facts.driverOptions ?? "")) {
-    results.push(
-      fail(
-        "builder",
-        titles.builder,
-        `${name} (docker-container) runs in its own network, so it cannot push to ${context.settings?.repository.host}`,
-        `docker buildx rm ${name} && ${create}`,
-      ),
-    );
-  } else {
-    results.push(pass("builder", titles.builder, `${name}, driver ${facts.driver}`));
   }
+  if (loopback && facts.driver === "docker-container" && !/network="?host"?/.test(facts.driverOptions ?? "")) {
+    return fail(
+      "builder",
+      TITLES.builder,
+      `${name} (docker-container) runs in its own network, so it cannot push to ${context.settings?.repository.host}`,
+      `docker buildx rm ${name} && ${create}`,
+    );
+  }
+  return pass("builder", TITLES.builder, `${name}, driver ${facts.driver}`);
+}
+
+/** The builder has started and runs BuildKit MIN_BUILDKIT or later. */
+function buildkitLine(facts: BuilderFacts, name: string, create: string): CheckResult {
   const version = facts.buildkit ? semver.coerce(facts.buildkit)?.version : undefined;
   if (version === undefined) {
-    results.push(
-      fail(
-        "buildkit",
-        titles.buildkit,
-        `${name} reports no BuildKit version (status ${facts.status ?? "unknown"}): it has not started yet`,
-        `docker buildx inspect --bootstrap ${name}`,
-      ),
+    return fail(
+      "buildkit",
+      TITLES.buildkit,
+      `${name} reports no BuildKit version (status ${facts.status ?? "unknown"}): it has not started yet`,
+      `docker buildx inspect --bootstrap ${name}`,
     );
-  } else if (semver.lt(version, MIN_BUILDKIT)) {
-    results.push(
-      fail(
-        "buildkit",
-        titles.buildkit,
-        `${facts.buildkit}; pushing with a cache export needs ${MIN_BUILDKIT} or later`,
-        `docker buildx rm ${name} && ${create}   (a new builder runs the current moby/buildkit)`,
-      ),
-    );
-  } else {
-    results.push(pass("buildkit", titles.buildkit, `${facts.buildkit} (${MIN_BUILDKIT} or later)`));
   }
-  return results;
+  if (semver.lt(version, MIN_BUILDKIT)) {
+    return fail(
+      "buildkit",
+      TITLES.buildkit,
+      `${facts.buildkit}; pushing with a cache export needs ${MIN_BUILDKIT} or later`,
+      `docker buildx rm ${name} && ${create}   (a new builder runs the current moby/buildkit)`,
+    );
+  }
+  return pass("buildkit", TITLES.buildkit, `${facts.buildkit} (${MIN_BUILDKIT} or later)`);
 }

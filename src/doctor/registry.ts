@@ -52,7 +52,9 @@ class PushProbe extends RegistryClient {
   }
 }
 
-type Login = { credentials?: RegistryCredentials; source: string } | { error: string; fix: string };
+/** A login to push with (or none), named by where it came from. */
+type LoginFound = { credentials?: RegistryCredentials; source: string };
+type Login = LoginFound | { error: string; fix: string };
 
 /** The login `pulumi up` will push with: the stack's finsight:registryUsername and secret, else the docker login. */
 function loginFor(context: DoctorContext, host: string): Login {
@@ -86,21 +88,24 @@ function loginFor(context: DoctorContext, host: string): Login {
   return credentials ? { credentials, source: `the docker login for ${host}` } : { source: "no login" };
 }
 
+const TITLES = { reach: "registry reachable", login: "registry login", push: "registry push allowed" };
+
+const dockerLoginFix = (host: string) =>
+  `docker login ${host}   (or finsight:registryUsername with the secret finsight:registryPassword)`;
+
 /** Three lines: the registry answers, the login is accepted, a push would be allowed. */
 export async function checkRegistry(context: DoctorContext): Promise<CheckResult[]> {
-  const titles = { reach: "registry reachable", login: "registry login", push: "registry push allowed" };
   const settings = context.settings;
   if (!settings) {
     const why = "not checked: the stack settings do not parse (above)";
     return [
-      fail("registry-reachable", titles.reach, why, "fix the settings above"),
-      fail("registry-login", titles.login, why, "fix the settings above"),
-      fail("registry-push", titles.push, why, "fix the settings above"),
+      fail("registry-reachable", TITLES.reach, why, "fix the settings above"),
+      fail("registry-login", TITLES.login, why, "fix the settings above"),
+      fail("registry-push", TITLES.push, why, "fix the settings above"),
     ];
   }
   const { repository } = settings;
   const login = loginFor(context, repository.host);
-  const dockerLogin = `docker login ${repository.host}   (or finsight:registryUsername with the secret finsight:registryPassword)`;
   const access: RegistryAccess = {
     host: repository.host,
     repository: repository.path,
@@ -109,88 +114,102 @@ export async function checkRegistry(context: DoctorContext): Promise<CheckResult
     timeoutMs: 10_000,
     ...("credentials" in login && login.credentials ? { credentials: login.credentials } : {}),
   };
-  const results: CheckResult[] = [];
   let tags: string[];
   try {
     tags = await new RegistryClient(access).listTags();
   } catch (error) {
-    const message = (error as Error).message;
-    const status = error instanceof RegistryError ? error.status : 0;
-    if (status === 0) {
-      const fix = /^(localhost|127\.|\[::1\])/.test(repository.host)
-        ? `start the registry on ${repository.host} (README, "Try it")`
-        : `check the network and the host in finsight:registry (${repository.host})`;
-      return [
-        fail("registry-reachable", titles.reach, message, fix),
-        fail("registry-login", titles.login, "not checked: the registry did not answer", "fix the line above first"),
-        fail("registry-push", titles.push, "not checked: the registry did not answer", "fix the line above first"),
-      ];
-    }
-    if (status !== 401 && status !== 403) {
-      return [
-        fail(
-          "registry-reachable",
-          titles.reach,
-          `answers, but not as a registry: ${message}`,
-          `check finsight:registry (${repository.host})`,
-        ),
-        fail("registry-login", titles.login, "not checked: the registry's answer was not usable", "fix the line above"),
-        fail("registry-push", titles.push, "not checked: the registry's answer was not usable", "fix the line above"),
-      ];
-    }
-    results.push(
-      pass("registry-reachable", titles.reach, `${repository.host} answers (HTTP ${status} to a tag listing)`),
-    );
-    if ("error" in login) {
-      results.push(fail("registry-login", titles.login, login.error, login.fix));
-    } else {
-      const who = login.credentials
-        ? `${login.source} was refused`
-        : `no login for ${repository.host}, and it refuses anonymous reads`;
-      results.push(fail("registry-login", titles.login, `${who}: ${message}`, dockerLogin));
-    }
-    results.push(fail("registry-push", titles.push, "not checked: needs a valid login (above)", dockerLogin));
-    return results;
+    return listingFailed(repository.host, login, error);
   }
-  results.push(pass("registry-reachable", titles.reach, `${repository.name} answers (${tags.length} tags)`));
+  const reachable = pass("registry-reachable", TITLES.reach, `${repository.name} answers (${tags.length} tags)`);
   if ("error" in login) {
-    results.push(fail("registry-login", titles.login, login.error, login.fix));
-    results.push(
-      fail("registry-push", titles.push, "not checked: needs the stack's registry login (above)", login.fix),
-    );
-    return results;
+    return [
+      reachable,
+      fail("registry-login", TITLES.login, login.error, login.fix),
+      fail("registry-push", TITLES.push, "not checked: needs the stack's registry login (above)", login.fix),
+    ];
   }
-  if (!login.credentials) {
-    results.push(
+  return [reachable, loginLine(repository.host, login), await pushLine(context, access, login)];
+}
+
+/** The three lines when the tag listing failed: no answer, an answer that is not a registry's, or a refusal. */
+function listingFailed(host: string, login: Login, error: unknown): CheckResult[] {
+  const message = (error as Error).message;
+  const status = error instanceof RegistryError ? error.status : 0;
+  if (status === 0) {
+    const fix = /^(localhost|127\.|\[::1\])/.test(host)
+      ? `start the registry on ${host} (README, "Try it")`
+      : `check the network and the host in finsight:registry (${host})`;
+    return [
+      fail("registry-reachable", TITLES.reach, message, fix),
+      fail("registry-login", TITLES.login, "not checked: the registry did not answer", "fix the line above first"),
+      fail("registry-push", TITLES.push, "not checked: the registry did not answer", "fix the line above first"),
+    ];
+  }
+  if (status !== 401 && status !== 403) {
+    return [
       fail(
-        "registry-login",
-        titles.login,
-        `no login for ${repository.host}: reads work anonymously, a push will not`,
-        dockerLogin,
+        "registry-reachable",
+        TITLES.reach,
+        `answers, but not as a registry: ${message}`,
+        `check finsight:registry (${host})`,
       ),
+      fail("registry-login", TITLES.login, "not checked: the registry's answer was not usable", "fix the line above"),
+      fail("registry-push", TITLES.push, "not checked: the registry's answer was not usable", "fix the line above"),
+    ];
+  }
+  return listingRefused(host, login, message, status);
+}
+
+/** The registry answered 401 or 403 to the tag listing: it is there, and the login (or its absence) is the problem. */
+function listingRefused(host: string, login: Login, message: string, status: number): CheckResult[] {
+  const reachable = pass("registry-reachable", TITLES.reach, `${host} answers (HTTP ${status} to a tag listing)`);
+  let loginResult: CheckResult;
+  if ("error" in login) {
+    loginResult = fail("registry-login", TITLES.login, login.error, login.fix);
+  } else {
+    const who = login.credentials
+      ? `${login.source} was refused`
+      : `no login for ${host}, and it refuses anonymous reads`;
+    loginResult = fail("registry-login", TITLES.login, `${who}: ${message}`, dockerLoginFix(host));
+  }
+  return [
+    reachable,
+    loginResult,
+    fail("registry-push", TITLES.push, "not checked: needs a valid login (above)", dockerLoginFix(host)),
+  ];
+}
+
+/** The login line once the registry has answered the listing: anonymous reads work, but a push needs a login. */
+function loginLine(host: string, login: LoginFound): CheckResult {
+  if (!login.credentials) {
+    return fail(
+      "registry-login",
+      TITLES.login,
+      `no login for ${host}: reads work anonymously, a push will not`,
+      dockerLoginFix(host),
     );
-  } else {
-    results.push(pass("registry-login", titles.login, `${login.source} is accepted`));
   }
-  if (!settings.push) {
-    results.push(skip("registry-push", titles.push, "finsight:push is false: this stack pushes nothing"));
-  } else if (context.readOnly) {
-    results.push(skip("registry-push", titles.push, "--read-only: no upload was started"));
-  } else if (!login.credentials) {
-    results.push(fail("registry-push", titles.push, "not checked: needs a login (above)", dockerLogin));
-  } else {
-    try {
-      results.push(pass("registry-push", titles.push, await new PushProbe(access).startAndCancelUpload()));
-    } catch (error) {
-      results.push(
-        fail(
-          "registry-push",
-          titles.push,
-          (error as Error).message,
-          `give ${login.source.replace(/^the docker login for .*/, "this login")} write (push) access to ${repository.name}`,
-        ),
-      );
-    }
+  return pass("registry-login", TITLES.login, `${login.source} is accepted`);
+}
+
+/** A push would be allowed: proven by a cancelled blob upload, unless the stack pushes nothing or the run is read-only. */
+async function pushLine(context: DoctorContext, access: RegistryAccess, login: LoginFound): Promise<CheckResult> {
+  if (!context.settings?.push) {
+    return skip("registry-push", TITLES.push, "finsight:push is false: this stack pushes nothing");
   }
-  return results;
+  if (context.readOnly) return skip("registry-push", TITLES.push, "--read-only: no upload was started");
+  if (!login.credentials) {
+    return fail("registry-push", TITLES.push, "not checked: needs a login (above)", dockerLoginFix(access.host));
+  }
+  try {
+    return pass("registry-push", TITLES.push, await new PushProbe(access).startAndCancelUpload());
+  } catch (error) {
+    const repositoryName = context.settings.repository.name;
+    return fail(
+      "registry-push",
+      TITLES.push,
+      (error as Error).message,
+      `give ${login.source.replace(/^the docker login for .*/, "this login")} write (push) access to ${repositoryName}`,
+    );
+  }
 }
