@@ -16,6 +16,29 @@ export function readContextFile(context: string, relative: string, what: string,
     new ReleaseConfigError(
       `${what} ${file} must be a regular file of at most ${maxBytes} bytes, got ${got} (only regular files inside finsight:context are read)`,
     );
+  const real = resolveInContext(context, file, what, refuse);
+  if (real === undefined) return undefined;
+  let fd: number;
+  try {
+    // O_NOFOLLOW: what was checked above is what is opened, not a link swapped in meanwhile.
+    fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    throw refuse(`a file that cannot be opened (${(error as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    return readRegularFile(fd, maxBytes, refuse);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The real path of `file`, refused when it is a dangling link or leads out of the context; undefined when it does not exist. */
+function resolveInContext(
+  context: string,
+  file: string,
+  what: string,
+  refuse: (got: string) => ReleaseConfigError,
+): string | undefined {
   let link: fs.Stats;
   try {
     link = fs.lstatSync(file);
@@ -37,40 +60,34 @@ export function readContextFile(context: string, relative: string, what: string,
       `${what} ${file} ${link.isSymbolicLink() ? "is a symbolic link" : "is reached through a symbolic link"} that leads out of the build context; only regular files inside finsight:context are read: replace it with the file itself`,
     );
   }
-  let fd: number;
-  try {
-    // O_NOFOLLOW: what was checked above is what is opened, not a link swapped in meanwhile.
-    fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
-  } catch (error) {
-    throw refuse(`a file that cannot be opened (${(error as NodeJS.ErrnoException).code})`);
+  return real;
+}
+
+/** The text of the open file `fd`, refused unless it is a regular file of at most `maxBytes`. */
+function readRegularFile(fd: number, maxBytes: number, refuse: (got: string) => ReleaseConfigError): string {
+  const stat = fs.fstatSync(fd);
+  if (!stat.isFile()) {
+    throw refuse(
+      stat.isDirectory()
+        ? "a directory"
+        : stat.isFIFO()
+          ? "a FIFO"
+          : stat.isCharacterDevice() || stat.isBlockDevice()
+            ? "a device"
+            : stat.isSocket()
+              ? "a socket"
+              : "something that is not a file",
+    );
   }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) {
-      throw refuse(
-        stat.isDirectory()
-          ? "a directory"
-          : stat.isFIFO()
-            ? "a FIFO"
-            : stat.isCharacterDevice() || stat.isBlockDevice()
-              ? "a device"
-              : stat.isSocket()
-                ? "a socket"
-                : "something that is not a file",
-      );
-    }
-    if (stat.size > maxBytes) throw refuse(`${stat.size} bytes`);
-    // Read up to the cap and one byte more, whatever the size said: a file may grow meanwhile.
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-      if (length > maxBytes) throw refuse(`more than ${maxBytes} bytes`);
-    }
-    return buffer.subarray(0, length).toString("utf8");
-  } finally {
-    fs.closeSync(fd);
+  if (stat.size > maxBytes) throw refuse(`${stat.size} bytes`);
+  // Read up to the cap and one byte more, whatever the size said: a file may grow meanwhile.
+  const buffer = Buffer.alloc(maxBytes + 1);
+  let length = 0;
+  for (;;) {
+    const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (read === 0) break;
+    length += read;
+    if (length > maxBytes) throw refuse(`more than ${maxBytes} bytes`);
   }
+  return buffer.subarray(0, length).toString("utf8");
 }

@@ -9,7 +9,7 @@ import { VARIANTS, type Variant } from "../model/variant";
 import { parseVersionSetting, versionText } from "../model/version-text";
 import { parseBuildArgs } from "./build-args";
 import { parseGitHubSettings } from "./github-settings";
-import { decideIntent } from "./intent";
+import { decideIntent, type IntentFacts } from "./intent";
 import {
   credentialsInside,
   holdsCredentials,
@@ -296,28 +296,45 @@ function whereTo(raw: ConfigInput, problems: Problems) {
   return { registry, imageName, repository };
 }
 
+/** Whether the secret `name` is set, and not to blank text (its value, when a test gives one, is looked at only for that). */
+const isSecretSet = (raw: ConfigInput, name: string) =>
+  raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
+
+/** Every environment secret listed in finsight:github has its config key set, as a non-empty secret. */
+function checkEnvironmentSecrets(raw: ConfigInput, problems: Problems, secrets: Readonly<Record<string, string>>) {
+  for (const [name, configKey] of Object.entries(secrets)) {
+    const plainValue = key(configKey) in raw.values && !raw.secretKeys.has(key(configKey)); // reported by checkKeys
+    if (!isSecretSet(raw, configKey) && !plainValue) {
+      problems.add(
+        `${key(configKey)} must be set to a non-empty secret for the environment secret ${name} listed in ${key("github")}.secrets, got nothing: run pulumi config set --secret ${key(configKey)}`,
+      );
+    }
+  }
+}
+
+/** finsight:tags, or the variant's default templates when it lists none (an unknown variant is reported apart). */
+function parseTags(raw: ConfigInput) {
+  const templates = configList(raw, "tags");
+  const variant = raw.values[key("variant")]?.trim();
+  const defaults =
+    DEFAULT_TAG_TEMPLATES[(VARIANTS as readonly string[]).includes(variant ?? "") ? (variant as Variant) : "full"];
+  return parseTagTemplates(templates?.length ? templates : defaults);
+}
+
 /**
  * Validates the raw stack config, reporting every problem at once. Secret values stay Pulumi
  * secrets elsewhere and never pass through here: only whether one is set.
  */
 export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvironment = {}): ReleaseSettings {
   const problems = new Problems();
-  const isSecretSet = (name: string) =>
-    raw.secretKeys.has(key(name)) && (raw.values[key(name)] === undefined || raw.values[key(name)].trim() !== "");
   const github = problems.check(() => parseGitHubSettings(raw.values[key("github")], stack));
   checkKeys(raw, problems, Object.values(github?.secrets ?? {}), stack);
-  for (const [name, configKey] of Object.entries(github?.secrets ?? {})) {
-    const plainValue = key(configKey) in raw.values && !raw.secretKeys.has(key(configKey)); // reported above
-    if (!isSecretSet(configKey) && !plainValue) {
-      problems.add(
-        `${key(configKey)} must be set to a non-empty secret for the environment secret ${name} listed in ${key("github")}.secrets, got nothing: run pulumi config set --secret ${key(configKey)}`,
-      );
-    }
-  }
-  const hasRegistryPassword = isSecretSet("registryPassword");
+  checkEnvironmentSecrets(raw, problems, github?.secrets ?? {});
+  const hasRegistryPassword = isSecretSet(raw, "registryPassword");
   const { registry, imageName, repository } = whereTo(raw, problems);
   const configuredVersion = optionalText(raw, "version");
   const pinText = optionalText(raw, "pin");
+  // One line per setting, in the order their problems are reported.
   const settings = {
     variant: problems.check(() => parseVariant(raw)),
     // Checked here too, so a bad finsight:version is reported with every other bad setting of the run.
@@ -338,13 +355,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     builder: optionalText(raw, "builder"),
     target: optionalText(raw, "target"),
     // Parsed here, once, so a bad template is reported with every other bad setting of the run.
-    tags: problems.check(() => {
-      const templates = configList(raw, "tags");
-      const variant = raw.values[key("variant")]?.trim();
-      const defaults =
-        DEFAULT_TAG_TEMPLATES[(VARIANTS as readonly string[]).includes(variant ?? "") ? (variant as Variant) : "full"];
-      return parseTagTemplates(templates?.length ? templates : defaults);
-    }),
+    tags: problems.check(() => parseTags(raw)),
     buildOnPreview: problems.check(() => booleanSetting(raw, "buildOnPreview")),
     // A plain password is reported by checkKeys alone: the pairing with a user name is judged once it is a secret.
     registryUsername: problems.check(() =>
@@ -352,7 +363,7 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
         ? optionalText(raw, "registryUsername")
         : parseCredentials(raw, hasRegistryPassword),
     ),
-    hasPulumiAccessToken: isSecretSet("pulumiAccessToken"),
+    hasPulumiAccessToken: isSecretSet(raw, "pulumiAccessToken"),
     ...(github ? { github } : {}),
     allowDowngrade: problems.check(() => booleanSetting(raw, "allowDowngrade")),
     registryInsecure: problems.check(() => booleanSetting(raw, "registryInsecure")),
@@ -362,17 +373,28 @@ export function parseSettings(raw: ConfigInput, stack: string, env: ReleaseEnvir
     licenses: optionalText(raw, "licenses"),
   };
   const pin = pinText ? problems.check(() => parsePin(pinText)) : undefined;
+  const intent = intentOf(pin, settings, env, problems);
+  problems.throwIfAny();
+  // Every step that could fail has succeeded, so no field is undefined by failure.
+  return { ...settings, intent } as ReleaseSettings;
+}
+
+/** What this run does (release, promote, roll back), decided from the pin, push, GitHub and tags settings; its problems are reported. */
+function intentOf(
+  pin: string | undefined,
+  settings: { push?: boolean; github?: unknown; tags?: IntentFacts["tags"] },
+  env: ReleaseEnvironment,
+  problems: Problems,
+) {
   const decided = decideIntent(
     {
       ...(pin !== undefined ? { pin } : {}),
       ...(settings.push !== undefined ? { push: settings.push } : {}),
-      github: github !== undefined,
+      github: settings.github !== undefined,
       ...(settings.tags ? { tags: settings.tags } : {}),
     },
     env,
   );
   for (const line of decided.problems) problems.add(line);
-  problems.throwIfAny();
-  // Every step that could fail has succeeded, so no field is undefined by failure.
-  return { ...settings, intent: decided.intent } as ReleaseSettings;
+  return decided.intent;
 }

@@ -128,37 +128,7 @@ export function readSourceFacts(
   facts.revision = head || env.GITHUB_SHA;
   if (head) {
     facts.tree = git(context, ["rev-parse", "HEAD:./"])?.trim() || undefined;
-    const ignored = buildIgnores(context, dockerfile);
-    try {
-      // --no-renames: a deleted file and an added one are both changes the build would see.
-      // core.fileMode=true: the build sends file modes, whatever this checkout tells git to ignore.
-      const changed = paths(
-        runGit(context, [
-          "-c",
-          "core.fileMode=true",
-          "diff",
-          "--no-ext-diff",
-          "--name-only",
-          "--no-renames",
-          "--relative",
-          "-z",
-          "HEAD",
-          "--",
-          ".",
-        ]),
-      );
-      const untracked = paths(runGit(context, ["ls-files", "--others", "-z", "--", "."])).filter(
-        (file) => !ignored(file),
-      );
-      const hidden = hiddenChanges(context).filter((file) => !ignored(file.path));
-      facts.uncommitted = [
-        ...new Set([...changed, ...untracked].filter((file) => !hidden.some((flagged) => flagged.path === file))),
-        ...hidden.map((file) => `${file.path} (${file.flag})`),
-      ].sort();
-    } catch (error) {
-      const detail = (error as { stderr?: string }).stderr?.trim().split("\n")[0] || (error as Error).message;
-      facts.uncommittedUnknown = `git could not list the uncommitted files (${detail})`;
-    }
+    Object.assign(facts, uncommittedFiles(context, dockerfile));
   }
 
   if (env.SOURCE_DATE_EPOCH !== undefined) {
@@ -171,4 +141,47 @@ export function readSourceFacts(
     if (seconds && /^\d+$/.test(seconds)) facts.commitEpoch = Number(seconds);
   }
   return facts;
+}
+
+/**
+ * The files the build would send that differ from HEAD (changed, untracked and not ignored by the
+ * build, or hidden from git by a flag), or why git could not list them.
+ */
+function uncommittedFiles(
+  context: string,
+  dockerfile: string,
+): Pick<SourceFacts, "uncommitted"> | Pick<SourceFacts, "uncommittedUnknown"> {
+  const ignored = buildIgnores(context, dockerfile);
+  try {
+    // --no-renames: a deleted file and an added one are both changes the build would see.
+    // core.fileMode=true: the build sends file modes, whatever this checkout tells git to ignore.
+    const changed = paths(
+      runGit(context, [
+        "-c",
+        "core.fileMode=true",
+        "diff",
+        "--no-ext-diff",
+        "--name-only",
+        "--no-renames",
+        "--relative",
+        "-z",
+        "HEAD",
+        "--",
+        ".",
+      ]),
+    );
+    const untracked = paths(runGit(context, ["ls-files", "--others", "-z", "--", "."])).filter(
+      (file) => !ignored(file),
+    );
+    const hidden = hiddenChanges(context).filter((file) => !ignored(file.path));
+    return {
+      uncommitted: [
+        ...new Set([...changed, ...untracked].filter((file) => !hidden.some((flagged) => flagged.path === file))),
+        ...hidden.map((file) => `${file.path} (${file.flag})`),
+      ].sort(),
+    };
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim().split("\n")[0] || (error as Error).message;
+    return { uncommittedUnknown: `git could not list the uncommitted files (${detail})` };
+  }
 }

@@ -77,17 +77,16 @@ function highestOnLine(released: readonly ReleasedVersion[], line: TagLine, vers
   return released.filter((release) => release.stable && onLine(line, version, release.semver)).at(-1);
 }
 
-export function planFloatingTags({
-  baseName,
-  tags,
-  released,
-  digests,
-  registryRead,
-  mode,
-  rivalOf,
-}: FloatingTagFacts): FloatingTagPlan[] {
+/** Adds a tag's plan: `add` points it at a target; `hold` keeps it where it is (a tag not in the registry is not managed). */
+interface TagWriter {
+  add(tag: string, target: TagTarget, reason: string): void;
+  hold(tag: string, reason: string): void;
+}
+
+export function planFloatingTags(facts: FloatingTagFacts): FloatingTagPlan[] {
+  const { baseName, tags, digests, registryRead, mode } = facts;
   const planned: FloatingTagPlan[] = [];
-  const add = (tag: string, target: TagTarget, reason: string) =>
+  const add = (tag: string, target: TagTarget, reason: string) => {
     planned.push({
       name: `${baseName}-tag-${tag}`,
       tag,
@@ -95,31 +94,43 @@ export function planFloatingTags({
       ...(registryRead ? { seen: digests[tag] ?? "" } : {}),
       reason,
     });
+  };
   // A tag that is not in the registry has nothing to hold; it is simply not managed this run.
   const hold = (tag: string, reason: string) => {
     if (digests[tag]) add(tag, { kind: "image", reference: digests[tag] }, reason);
   };
+  const writer: TagWriter = { add, hold };
 
   if (mode.kind === "pin") {
-    // A rollback moves the pinned release's tags back on purpose, `latest` included.
-    const { pin } = mode;
-    for (const tag of pin.tags.floating) {
-      add(
-        tag,
-        { kind: "image", reference: isConfirmed(pin) ? pin.digest : pin.tag, version: pin.version },
-        `pinned to ${pin.version} (finsight:pin)`,
-      );
-    }
-    for (const tag of tags.floating.filter((tag) => !pin.tags.floating.includes(tag))) {
-      hold(tag, `not moved while finsight:pin is set: ${pin.version} is not on its line`);
-    }
-    return planned;
-  }
-  if (mode.kind === "hold") {
+    pinnedMoves(mode.pin, tags, writer);
+  } else if (mode.kind === "hold") {
     for (const tag of tags.floating) hold(tag, `stays: ${mode.version.text} is a candidate (FINSIGHT_PHASE=candidate)`);
-    return planned;
+  } else {
+    releaseMoves(facts, mode, writer);
   }
+  return planned;
+}
 
+/** A rollback moves the pinned release's tags back on purpose, `latest` included, and holds the others. */
+function pinnedMoves(pin: PinnedRelease, tags: TagPlan, { add, hold }: TagWriter): void {
+  for (const tag of pin.tags.floating) {
+    add(
+      tag,
+      { kind: "image", reference: isConfirmed(pin) ? pin.digest : pin.tag, version: pin.version },
+      `pinned to ${pin.version} (finsight:pin)`,
+    );
+  }
+  for (const tag of tags.floating.filter((tag) => !pin.tags.floating.includes(tag))) {
+    hold(tag, `not moved while finsight:pin is set: ${pin.version} is not on its line`);
+  }
+}
+
+/** A release moves each floating tag it is the highest stable release of the tag's line for, and holds the others. */
+function releaseMoves(
+  { tags, released, registryRead, rivalOf }: FloatingTagFacts,
+  mode: Extract<FloatingTagMode, { kind: "promote" }>,
+  { add, hold }: TagWriter,
+): void {
   const { digest } = mode;
   const { text: version, semver } = mode.version;
   for (const tag of tags.floating) {
@@ -140,5 +151,4 @@ export function planFloatingTags({
       );
     }
   }
-  return planned;
 }

@@ -266,15 +266,28 @@ const digestOfRef = (ref: string) => (ref.includes("@") ? ref.slice(ref.indexOf(
  * together (a preview shows them as warnings that `pulumi up` will refuse).
  */
 export function brokenPromises(writes: PlannedWrites, facts: GateFacts): string[] {
+  const broken = exactTagProblems(writes, facts);
+  if (!facts.registry.read) return broken; // nothing to compare with: a preview without the registry warns already
+  const moves = writes.floating.filter(
+    (floating) => !(floating.target.kind === "image" && floating.target.reference === floating.seen),
+  );
+  return [
+    ...broken,
+    ...platformProblems(writes, moves, facts),
+    ...promotionProblems(moves, facts),
+    ...(facts.pin ? pinProblems(moves, facts.pin) : rivalProblems(moves, facts)),
+    ...servedProblems(writes.served, facts),
+  ];
+}
+
+/** Promise 1: an exact tag in the registry is never pushed again; a floating tag is never an exact tag. */
+function exactTagProblems(writes: PlannedWrites, facts: GateFacts): string[] {
   const { registry } = facts;
   const broken: string[] = [];
-  const where = (tag: string) => qualify(facts.repository, tag);
-
-  // Promise 1: an exact tag in the registry is never pushed again; a floating tag is never an exact tag.
   for (const tag of writes.pushes) {
     if (registry.digests[tag] || registry.tags.includes(tag)) {
       broken.push(
-        `promise 1: ${where(tag)} is already in the registry and would be pushed again; a tag that names a release is never written with other bytes`,
+        `promise 1: ${qualify(facts.repository, tag)} is already in the registry and would be pushed again; a tag that names a release is never written with other bytes`,
       );
     }
   }
@@ -287,24 +300,14 @@ export function brokenPromises(writes: PlannedWrites, facts: GateFacts): string[
       );
     }
   }
-  if (!registry.read) return broken; // nothing to compare with: a preview without the registry warns already
+  return broken;
+}
 
-  // Promise 2: whatever is pointed at or served holds every platform.
-  const checkPlatforms = (digest: string, what: string) => {
-    const missing = missingPlatforms(digest, facts.platforms, registry.images);
-    if (missing === undefined) {
-      broken.push(
-        `promise 2: the registry view does not say which platforms ${what} holds, so it is not pointed at or served`,
-      );
-    } else if (missing.length > 0) {
-      broken.push(
-        `promise 2: ${what} lacks ${missing.join(", ")} (finsight:platforms), so it is not ${facts.pin ? "pinned" : "promoted or served"}; release a version built for every platform`,
-      );
-    }
-  };
-  const moves = writes.floating.filter(
-    (floating) => !(floating.target.kind === "image" && floating.target.reference === floating.seen),
-  );
+/** Promise 2: whatever is pointed at or served holds every platform, and so does this run's build when a move or the service uses it. */
+function platformProblems(writes: PlannedWrites, moves: readonly FloatingTagPlan[], facts: GateFacts): string[] {
+  const { registry } = facts;
+  const broken: string[] = [];
+  const where = (tag: string) => qualify(facts.repository, tag);
   const targets = new Map<string, string>();
   for (const floating of moves) {
     if (floating.target.kind === "image") {
@@ -318,63 +321,83 @@ export function brokenPromises(writes: PlannedWrites, facts: GateFacts): string[
     const digest = digestOfRef(writes.served.ref);
     if (digest) targets.set(digest, writes.served.ref);
   }
-  for (const [digest, what] of targets) checkPlatforms(digest, what);
+  for (const [digest, what] of targets) {
+    const missing = missingPlatforms(digest, facts.platforms, registry.images);
+    if (missing === undefined) {
+      broken.push(
+        `promise 2: the registry view does not say which platforms ${what} holds, so it is not pointed at or served`,
+      );
+    } else if (missing.length > 0) {
+      broken.push(
+        `promise 2: ${what} lacks ${missing.join(", ")} (finsight:platforms), so it is not ${facts.pin ? "pinned" : "promoted or served"}; release a version built for every platform`,
+      );
+    }
+  }
   const builds = moves.some((floating) => floating.target.kind === "release") || writes.served.kind === "candidate";
   if (builds) {
     const missing = facts.platforms.filter((platform) => !facts.builtPlatforms.includes(platform));
     if (missing.length > 0) broken.push(`promise 2: this run's build lacks ${missing.join(", ")}`);
   }
+  return broken;
+}
 
-  // Promotion only of the verified digest: every move and the served image are that digest.
-  if (facts.promoteDigest && !facts.pin) {
-    for (const floating of moves) {
-      if (floating.target.kind !== "image" || floating.target.reference !== facts.promoteDigest) {
-        broken.push(
-          `promise 7: floating tag ${floating.tag} would move to something other than the verified digest ${facts.promoteDigest}`,
-        );
-      }
-    }
-  }
+/** Promise 7 for a promotion: every move is to the verified digest. */
+function promotionProblems(moves: readonly FloatingTagPlan[], facts: GateFacts): string[] {
+  if (!facts.promoteDigest || facts.pin) return [];
+  const digest = facts.promoteDigest;
+  return moves
+    .filter((floating) => floating.target.kind !== "image" || floating.target.reference !== digest)
+    .map(
+      (floating) =>
+        `promise 7: floating tag ${floating.tag} would move to something other than the verified digest ${digest}`,
+    );
+}
 
-  // Promise 4 (and "floating tags never move backwards"): a move with the release goes no lower than the tag's rival.
-  if (!facts.pin) {
-    for (const floating of moves) {
-      const holder = holderOf(floating.tag, registry);
-      if (!facts.stable) {
-        broken.push(`promise 4: floating tag ${floating.tag} would move to a prerelease (${facts.version})`);
-      } else if (holder.kind === "release" && compare(facts.version, holder.version) < 0) {
-        broken.push(
-          `promise 4: floating tag ${floating.tag} would move back from ${holder.version} to ${facts.version}; only finsight:pin moves a tag back`,
-        );
-      }
-    }
-  } else {
-    for (const floating of moves) {
-      if (floating.target.kind !== "image" || (facts.pin.digest && floating.target.reference !== facts.pin.digest)) {
-        broken.push(
-          `promise 7: floating tag ${floating.tag} would move to something other than the pinned ${facts.pin.version}`,
-        );
-      }
-    }
-  }
+/** Promise 7 for a rollback: every move is to the pinned release's digest. */
+function pinProblems(moves: readonly FloatingTagPlan[], pin: NonNullable<GateFacts["pin"]>): string[] {
+  return moves
+    .filter((floating) => floating.target.kind !== "image" || (pin.digest && floating.target.reference !== pin.digest))
+    .map(
+      (floating) =>
+        `promise 7: floating tag ${floating.tag} would move to something other than the pinned ${pin.version}`,
+    );
+}
 
-  // Promise 3: what is served never goes down a version except by pin.
-  if (!facts.pin && writes.served.kind !== "unchanged") {
-    const servedVersion = writes.served.kind === "candidate" ? facts.version : writes.served.version;
-    const before = facts.servedTag ? holderOf(facts.servedTag, registry) : { kind: "absent" as const };
-    if (before.kind === "release" && servedVersion && compare(servedVersion, before.version) < 0) {
+/** Promise 4 (and "floating tags never move backwards"): a move with the release goes no lower than the tag's rival. */
+function rivalProblems(moves: readonly FloatingTagPlan[], facts: GateFacts): string[] {
+  const broken: string[] = [];
+  for (const floating of moves) {
+    const holder = holderOf(floating.tag, facts.registry);
+    if (!facts.stable) {
+      broken.push(`promise 4: floating tag ${floating.tag} would move to a prerelease (${facts.version})`);
+    } else if (holder.kind === "release" && compare(facts.version, holder.version) < 0) {
       broken.push(
-        `promise 3: serving ${servedVersion} would lower what is served from ${before.version} (${facts.servedTag} holds it); only finsight:pin serves a lower version`,
+        `promise 4: floating tag ${floating.tag} would move back from ${holder.version} to ${facts.version}; only finsight:pin moves a tag back`,
       );
     }
-    if (before.kind === "absent" && servedVersion) {
-      // Nothing in the registry shows what is served: no release above this one may have been.
-      const highest = registry.released.filter((release) => release.stable).at(-1);
-      if (highest && compare(servedVersion, highest.version) < 0) {
-        broken.push(
-          `promise 3: serving ${servedVersion} could lower what is served: ${highest.version} is released and no floating tag shows which release is served; add a floating template such as latest to finsight:tags, or serve a lower version with finsight:pin`,
-        );
-      }
+  }
+  return broken;
+}
+
+/** Promise 3: what is served never goes down a version except by pin. */
+function servedProblems(served: PlannedWrites["served"], facts: GateFacts): string[] {
+  if (facts.pin || served.kind === "unchanged") return [];
+  const { registry } = facts;
+  const broken: string[] = [];
+  const servedVersion = served.kind === "candidate" ? facts.version : served.version;
+  const before = facts.servedTag ? holderOf(facts.servedTag, registry) : { kind: "absent" as const };
+  if (before.kind === "release" && servedVersion && compare(servedVersion, before.version) < 0) {
+    broken.push(
+      `promise 3: serving ${servedVersion} would lower what is served from ${before.version} (${facts.servedTag} holds it); only finsight:pin serves a lower version`,
+    );
+  }
+  if (before.kind === "absent" && servedVersion) {
+    // Nothing in the registry shows what is served: no release above this one may have been.
+    const highest = registry.released.filter((release) => release.stable).at(-1);
+    if (highest && compare(servedVersion, highest.version) < 0) {
+      broken.push(
+        `promise 3: serving ${servedVersion} could lower what is served: ${highest.version} is released and no floating tag shows which release is served; add a floating template such as latest to finsight:tags, or serve a lower version with finsight:pin`,
+      );
     }
   }
   return broken;

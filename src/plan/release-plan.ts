@@ -402,27 +402,9 @@ function githubFacts(context: PlanContext, run: RunDecisions) {
  */
 export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): ReleasePlan {
   const { settings } = inputs;
-  const { version, repository, tags, versionTemplate } = targets;
-  const verdict = judge(inputs.preview);
-  const view = registryFacts(inputs, registry, verdict);
-  const released = versionTemplate ? releasedVersions(view.tags, versionTemplate) : [];
-  if (!versionTemplate) {
-    verdict.notes.push(
-      "no tag template names the version alone, so released versions cannot be read from the registry",
-    );
-  }
-  const context: PlanContext = {
-    inputs,
-    targets,
-    view,
-    read: registry.status === "read",
-    released,
-    releaseTag: targets.releaseTag,
-    qualify: (tag: string) => qualify(repository, tag),
-    verdict,
-    image: planImageInputs(settings, version, inputs.source),
-    baseName: `${slug(settings.imageName)}-${settings.variant}`,
-  };
+  const { version, repository, tags } = targets;
+  const context = planContext(inputs, targets, registry);
+  const { verdict, released } = context;
 
   const { intent } = settings;
   const run =
@@ -461,6 +443,32 @@ export function planRelease(inputs: PlanInputs, targets: ReleaseTargets, registr
     ...(settings.github ? { github: githubStep(context, ran, settings.github) } : {}),
     notes: [...verdict.notes, ...sourceNotes(context, ran)],
     warnings: verdict.warnings,
+  };
+}
+
+/** What every step of the plan reads: the inputs, the registry facts, the releases the registry holds, and the verdict they add to. */
+function planContext(inputs: PlanInputs, targets: ReleaseTargets, registry: RegistryView): PlanContext {
+  const { settings } = inputs;
+  const { version, repository, versionTemplate } = targets;
+  const verdict = judge(inputs.preview);
+  const view = registryFacts(inputs, registry, verdict);
+  const released = versionTemplate ? releasedVersions(view.tags, versionTemplate) : [];
+  if (!versionTemplate) {
+    verdict.notes.push(
+      "no tag template names the version alone, so released versions cannot be read from the registry",
+    );
+  }
+  return {
+    inputs,
+    targets,
+    view,
+    read: registry.status === "read",
+    released,
+    releaseTag: targets.releaseTag,
+    qualify: (tag: string) => qualify(repository, tag),
+    verdict,
+    image: planImageInputs(settings, version, inputs.source),
+    baseName: `${slug(settings.imageName)}-${settings.variant}`,
   };
 }
 

@@ -34,18 +34,43 @@ function kindOf(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): RegistryCredentials | undefined {
-  const dir = env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), ".docker");
-  const file = path.join(dir, "config.json");
-  const refuse = (key: string, accepted: string, got: string) =>
+type Refuse = (key: string, accepted: string, got: string) => DockerConfigError;
+
+/** The error for a key of `file` that is not what `docker login` writes, naming what it is, never what it holds. */
+const refusal =
+  (file: string): Refuse =>
+  (key, accepted, got) =>
     new DockerConfigError(
       `${file}: ${key} must be ${accepted}, got ${got}; fix or remove the file (docker login writes it anew)`,
     );
+
+/** The keys of a docker config.json this reads, each checked for its shape. */
+interface DockerConfig {
+  auths?: Record<string, unknown>;
+  credHelpers?: Record<string, unknown>;
+  credsStore?: string;
+}
+
+export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): RegistryCredentials | undefined {
+  const dir = env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), ".docker");
+  const file = path.join(dir, "config.json");
+  const refuse = refusal(file);
+  const config = readDockerConfig(file, refuse);
+  if (!config) return undefined; // no docker login: anonymous access
+  const helper = config.credHelpers?.[host] ?? config.credsStore;
+  if (helper !== undefined && typeof helper !== "string") {
+    throw refuse(`credHelpers[${JSON.stringify(host)}]`, "a helper name", kindOf(helper));
+  }
+  return (helper ? helperCredentials(helper, host, env) : undefined) ?? authsCredentials(config.auths, host, refuse);
+}
+
+/** The config file, parsed and its top-level keys checked; undefined when there is none. */
+function readDockerConfig(file: string, refuse: Refuse): DockerConfig | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch {
-    return undefined; // no docker login: anonymous access
+    return undefined;
   }
   let config: unknown;
   try {
@@ -67,27 +92,35 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
   if (credsStore !== undefined && typeof credsStore !== "string") {
     throw refuse("credsStore", "a helper name", kindOf(credsStore));
   }
-  const helper = credHelpers?.[host] ?? credsStore;
-  if (helper !== undefined && typeof helper !== "string") {
-    throw refuse(`credHelpers[${JSON.stringify(host)}]`, "a helper name", kindOf(helper));
-  }
-  if (helper) {
-    try {
-      const answer = execFileSync(`docker-credential-${helper}`, ["get"], {
-        input: host,
-        encoding: "utf8",
-        env,
-        stdio: ["pipe", "pipe", "ignore"],
-        timeout: 10_000,
-      });
-      const { Username, Secret } = JSON.parse(answer) as { Username?: unknown; Secret?: unknown };
-      if (typeof Username === "string" && typeof Secret === "string" && Username && Secret) {
-        return { username: Username, password: Secret };
-      }
-    } catch {
-      // The helper has nothing for this host (or is missing): fall through to `auths`.
+  return { auths, credHelpers, credsStore };
+}
+
+/** What the credential helper `docker-credential-<helper>` has for `host`, or undefined when it has nothing. */
+function helperCredentials(helper: string, host: string, env: NodeJS.ProcessEnv): RegistryCredentials | undefined {
+  try {
+    const answer = execFileSync(`docker-credential-${helper}`, ["get"], {
+      input: host,
+      encoding: "utf8",
+      env,
+      stdio: ["pipe", "pipe", "ignore"],
+      timeout: 10_000,
+    });
+    const { Username, Secret } = JSON.parse(answer) as { Username?: unknown; Secret?: unknown };
+    if (typeof Username === "string" && typeof Secret === "string" && Username && Secret) {
+      return { username: Username, password: Secret };
     }
+  } catch {
+    // The helper has nothing for this host (or is missing): fall through to `auths`.
   }
+  return undefined;
+}
+
+/** The `auths` entry for `host`, checked for its shape: `auth` (base64 of user:password) or username and password. */
+function authsCredentials(
+  auths: Record<string, unknown> | undefined,
+  host: string,
+  refuse: Refuse,
+): RegistryCredentials | undefined {
   // `docker login` files Docker Hub under its old index address.
   const keys = host === "docker.io" ? ["https://index.docker.io/v1/", host] : [host, `https://${host}`];
   const key = keys.find((candidate) => auths?.[candidate] !== undefined);

@@ -116,6 +116,48 @@ async function exchange(
   timeoutMs: number,
   deadline?: AbortSignal,
 ): Promise<Answer> {
+  if (deadline?.aborted) throw new TransportFailure("connect", "deadline", "deadline");
+  const bounds = bound(timeoutMs, deadline);
+  let response: Response;
+  try {
+    response = await phaseTracking().run(bounds.state, () =>
+      globalThis.fetch(url, {
+        method,
+        headers,
+        ...(body ? { body: new Uint8Array(body) } : {}),
+        redirect: "manual",
+        signal: bounds.signal,
+      }),
+    );
+  } catch (error) {
+    bounds.done();
+    throw bounds.failure() ?? new TransportFailure(bounds.state.phase, "error", errorCode(error));
+  }
+  bounds.state.phase = "body";
+  const read = bodyReader(response, bounds);
+  return {
+    status: response.status,
+    header: (name) => response.headers.get(name) ?? undefined,
+    read,
+    discard: () =>
+      read(64 * 1024).then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
+}
+
+/** The time bounds of one exchange: where it is, the signal that stops it, why it was stopped, and `done` to release them. */
+interface Bounds {
+  state: ExchangeState;
+  signal: AbortSignal;
+  /** The TransportFailure the timer or the deadline stopped the exchange with, if either did. */
+  failure(): TransportFailure | undefined;
+  done(): void;
+}
+
+/** A timer of `timeoutMs` and the run's `deadline`, either aborting the exchange with the phase it was in. */
+function bound(timeoutMs: number, deadline: AbortSignal | undefined): Bounds {
   const state: ExchangeState = { phase: "connect" };
   let failure: TransportFailure | undefined;
   const controller = new AbortController();
@@ -123,7 +165,6 @@ async function exchange(
     failure ??= new TransportFailure(state.phase, reason, reason);
     controller.abort(failure);
   };
-  if (deadline?.aborted) throw new TransportFailure("connect", "deadline", "deadline");
   const timer = setTimeout(() => stop("timeout"), timeoutMs);
   const onDeadline = () => stop("deadline");
   deadline?.addEventListener("abort", onDeadline, { once: true });
@@ -131,24 +172,13 @@ async function exchange(
     clearTimeout(timer);
     deadline?.removeEventListener("abort", onDeadline);
   };
-  let response: Response;
-  try {
-    response = await phaseTracking().run(state, () =>
-      globalThis.fetch(url, {
-        method,
-        headers,
-        ...(body ? { body: new Uint8Array(body) } : {}),
-        redirect: "manual",
-        signal: controller.signal,
-      }),
-    );
-  } catch (error) {
-    done();
-    throw failure ?? new TransportFailure(state.phase, "error", errorCode(error));
-  }
-  state.phase = "body";
+  return { state, signal: controller.signal, failure: () => failure, done };
+}
+
+/** Reads the body once, at most `limit` bytes, within the exchange's bounds (released when the body ends or fails). */
+function bodyReader(response: Response, bounds: Bounds): (limit: number) => Promise<Buffer> {
   let consumed = false;
-  const read = async (limit: number): Promise<Buffer> => {
+  return async (limit) => {
     if (consumed) return Buffer.alloc(0);
     consumed = true;
     const chunks: Buffer[] = [];
@@ -167,20 +197,10 @@ async function exchange(
       return Buffer.concat(chunks);
     } catch (error) {
       if (error instanceof BodyTooLarge) throw error;
-      throw failure ?? new TransportFailure("body", "error", errorCode(error));
+      throw bounds.failure() ?? new TransportFailure("body", "error", errorCode(error));
     } finally {
-      done();
+      bounds.done();
     }
-  };
-  return {
-    status: response.status,
-    header: (name) => response.headers.get(name) ?? undefined,
-    read,
-    discard: () =>
-      read(64 * 1024).then(
-        () => undefined,
-        () => undefined,
-      ),
   };
 }
 
@@ -324,36 +344,40 @@ export class RegistryTransport {
       const location = REDIRECTS.includes(answer.status) ? answer.header("location") : undefined;
       if (location === undefined) return answer;
       await answer.discard();
-      let target: URL;
-      try {
-        target = new URL(location, url);
-      } catch {
-        throw this.failures.error(
-          request,
-          `redirected to ${this.failures.shape(location)}, which is not a URL`,
-          answer.status,
-        );
-      }
-      if (hop >= 5) throw this.failures.error(request, "redirected more than 5 times", answer.status);
-      const plain = target.protocol === "http:" && !isLoopbackHost(target.host) && !this.insecure;
-      if (target.protocol !== "https:" && (target.protocol !== "http:" || plain)) {
-        throw this.failures.error(
-          request,
-          `redirected to ${target.origin}, which is not HTTPS; not followed`,
-          answer.status,
-        );
-      }
-      if (target.hostname !== this.base.hostname) {
-        if (!options.offHostRedirects) {
-          throw this.failures.error(
-            request,
-            `redirected to ${target.origin}, another host; only blob downloads may leave the registry's host`,
-            answer.status,
-          );
-        }
-        credentialed = false; // storage gets a signed URL, never the registry's credentials
-      }
+      const target = this.redirectTarget(request, url, location, answer.status, hop, options);
+      // storage gets a signed URL, never the registry's credentials
+      if (target.hostname !== this.base.hostname) credentialed = false;
       url = target;
     }
+  }
+
+  /** Where a redirect from `url` leads, or an error naming the request when the rules above forbid following it. */
+  private redirectTarget(
+    request: string,
+    url: URL,
+    location: string,
+    status: number,
+    hop: number,
+    options: SendOptions,
+  ): URL {
+    let target: URL;
+    try {
+      target = new URL(location, url);
+    } catch {
+      throw this.failures.error(request, `redirected to ${this.failures.shape(location)}, which is not a URL`, status);
+    }
+    if (hop >= 5) throw this.failures.error(request, "redirected more than 5 times", status);
+    const plain = target.protocol === "http:" && !isLoopbackHost(target.host) && !this.insecure;
+    if (target.protocol !== "https:" && (target.protocol !== "http:" || plain)) {
+      throw this.failures.error(request, `redirected to ${target.origin}, which is not HTTPS; not followed`, status);
+    }
+    if (target.hostname !== this.base.hostname && !options.offHostRedirects) {
+      throw this.failures.error(
+        request,
+        `redirected to ${target.origin}, another host; only blob downloads may leave the registry's host`,
+        status,
+      );
+    }
+    return target;
   }
 }
