@@ -64,8 +64,29 @@ export function dockerCredentials(host: string, env: NodeJS.ProcessEnv): Registr
   return (helper ? helperCredentials(helper, host, env) : undefined) ?? authsCredentials(config.auths, host, refuse);
 }
 
+/** Far above any docker login's config.json (a few KiB even with many hosts). */
+const MAX_DOCKER_CONFIG_BYTES = 4 * 1024 * 1024;
+
 /** The config file, parsed and its top-level keys checked; undefined when there is none. */
 function readDockerConfig(file: string, refuse: Refuse): DockerConfig | undefined {
+  // Stat before reading: a FIFO would block the read until a writer came, and a device such as
+  // /dev/zero never ends, so only a regular file of a docker config's size is read.
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  if (!stat.isFile()) {
+    throw new DockerConfigError(
+      `${file} must be a regular file (as docker login writes it), got ${stat.isDirectory() ? "a directory" : "a FIFO, socket or device"}; fix or remove it`,
+    );
+  }
+  if (stat.size > MAX_DOCKER_CONFIG_BYTES) {
+    throw new DockerConfigError(
+      `${file} is larger than ${MAX_DOCKER_CONFIG_BYTES / 1024 / 1024} MiB (${stat.size} bytes), not a docker login's config; fix or remove the file`,
+    );
+  }
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { dockerCredentials } from "../../src/registry/credentials";
+import { PROJECT_DIR, runProcess } from "../support/cli";
 import { tempDir } from "../support/temp";
 
 /** A docker config directory holding `config`, as `docker login` would leave it. */
@@ -129,4 +131,44 @@ describe("a malformed docker config: one line naming the file, the key and what 
       );
     });
   }
+});
+
+describe("a docker config that is not a regular file is refused, never read", () => {
+  // Reading a FIFO blocks until a writer comes, and /dev/zero never ends: either would hang the run
+  // (or exhaust memory) before any registry is asked. Run in a child process, bounded, so a hang fails.
+  const probe = (dir: string) =>
+    runProcess(
+      path.join(PROJECT_DIR, "node_modules", ".bin", "tsx"),
+      [
+        "-e",
+        `const { dockerCredentials } = require(${JSON.stringify(path.join(PROJECT_DIR, "src/registry/credentials.ts"))});
+         try { dockerCredentials("ghcr.io", { DOCKER_CONFIG: ${JSON.stringify(dir)} }); console.log("read"); }
+         catch (error) { console.log(error.name + ": " + error.message); }`,
+      ],
+      { env: { PATH: process.env.PATH ?? "" }, timeoutMs: 15_000 },
+    );
+
+  it("a FIFO: one line naming the file, at once", async () => {
+    const dir = tempDir("finsight-docker-");
+    execFileSync("mkfifo", [path.join(dir, "config.json")]);
+    const run = await probe(dir);
+    assert.notEqual(run.code, null, "the read of a FIFO docker config hung");
+    assert.match(run.stdout, /DockerConfigError: .*config\.json must be a regular file/);
+  });
+
+  it("a link to a device that never ends: one line naming the file", async () => {
+    const dir = tempDir("finsight-docker-");
+    fs.symlinkSync("/dev/zero", path.join(dir, "config.json"));
+    const run = await probe(dir);
+    assert.notEqual(run.code, null, "the read of /dev/zero as a docker config hung");
+    assert.match(run.stdout, /DockerConfigError: .*config\.json must be a regular file/);
+  });
+
+  it("a huge file: refused by its size, not read", async () => {
+    const dir = tempDir("finsight-docker-");
+    fs.writeFileSync(path.join(dir, "config.json"), "");
+    fs.truncateSync(path.join(dir, "config.json"), 64 * 1024 * 1024);
+    const run = await probe(dir);
+    assert.match(run.stdout, /DockerConfigError: .*config\.json is larger than/);
+  });
 });
