@@ -25,9 +25,10 @@ const REGISTRY_ACCEPTED =
  * `https://user:pw@…`): a credential that would sit in the stack file in plaintext.
  */
 export function holdsCredentials(value: string): boolean {
-  const text = value.trim();
-  const afterScheme = text.includes("://") ? text.slice(text.indexOf("://") + 3) : text;
-  return afterScheme.split("/")[0].includes("@");
+  // Any `@` but a digest's, not only one before the first `/`: a password may hold `/`, `?` or `#`
+  // (ECR's tokens are base64), which would end the authority early and let `bot:pa/ss@host` through
+  // to be echoed in another error or accepted. No registry, namespace or source URL has an `@` otherwise.
+  return /@(?!sha256:)/.test(value);
 }
 
 /** Refuses a value with credentials inside, without repeating any of it (a pull-request comment may show the message). */

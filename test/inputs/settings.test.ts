@@ -321,6 +321,13 @@ describe("parseSettings: credentials inside a URL-like setting are refused witho
     ["finsight:cacheRef", "bot:s3cr3tPa55@ghcr.io/acme/cache"],
     ["finsight:sourceUrl", "https://bot:s3cr3tPa55@github.com/acme/finsight"],
     ["finsight:registryTokenHosts", '["bot:s3cr3tPa55@auth.example.com"]'],
+    // A password may hold `/`, `?` or `#` (ECR's tokens are base64), which end a URL's authority: the
+    // `@` then stands after the first `/`, and the value must still be refused unseen, never echoed
+    // in another setting's error nor accepted into an image label.
+    ["finsight:registry", "bot:s3cr3t/Pa55@ghcr.io/acme"],
+    ["finsight:cacheRef", "bot:s3cr3t/Pa55@ghcr.io/acme/cache"],
+    ["finsight:sourceUrl", "https://bot:s3cr3t/Pa55@github.com/acme/finsight"],
+    ["finsight:registryTokenHosts", '["bot:s3cr3t/Pa55@auth.example.com"]'],
   ];
   for (const [key, value] of cases) {
     it(`${key}=${value.replace("s3cr3tPa55", "…")}`, () => {
