@@ -38,6 +38,23 @@ function percentPattern(encoded: string): string {
 }
 
 /**
+ * Each character as itself or as its percent escapes in either case (a space also as `+`): encoders
+ * differ in what they leave alone (a URL's user info keeps `%`, Go escapes `!`, a proxy may escape
+ * every byte), so no single encoding covers them all.
+ */
+function anyPercentPattern(secret: string): string {
+  const hexDigit = (digit: string) => (/\d/.test(digit) ? digit : `[${digit}${digit.toUpperCase()}]`);
+  return [...secret]
+    .map((character) => {
+      const escapes = [...Buffer.from(character, "utf8")]
+        .map((byte) => `%${[...byte.toString(16).padStart(2, "0")].map(hexDigit).join("")}`)
+        .join("");
+      return `(?:${escapeRegExp(character)}${character === " " ? "|\\+" : ""}|${escapes})`;
+    })
+    .join("");
+}
+
+/**
  * The base64 characters that depend on the secret's bytes alone when it starts `offset` bytes into a
  * longer value: the first characters mix in the bytes before it, the last one the bytes after it.
  */
@@ -81,9 +98,10 @@ function secretPatterns(secret: string): string[] {
       ...base64Runs(bytes, "base64url").map((run) => `${escapeRegExp(run)}[A-Za-z0-9_-]?=*`),
     ];
   });
-  const percent = [encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)].map(
-    percentPattern,
-  );
+  const percent = [
+    ...[encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)].map(percentPattern),
+    anyPercentPattern(secret),
+  ];
   return [...texts.map(escapeRegExp), ...base64, ...percent];
 }
 

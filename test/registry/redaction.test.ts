@@ -15,6 +15,15 @@ const secrets = [PASSWORD, PAIR];
 /** What the scanner looks for: the password in fragments, the pair whole (its user name alone is no secret). */
 const known = [PASSWORD, { whole: PAIR }];
 
+function userInfoUrl(password: string): string {
+  const url = new URL("https://registry.example/v2/");
+  url.username = USER;
+  url.password = password;
+  return url.href;
+}
+const everyBytePercent = (text: string) =>
+  [...Buffer.from(text, "utf8")].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+
 describe("redactCredentials: every form of a known secret", () => {
   const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase());
   const forms: Array<[string, string]> = [
@@ -31,6 +40,11 @@ describe("redactCredentials: every form of a known secret", () => {
     ["base64url of the password", Buffer.from(PASSWORD).toString("base64url")],
     ["base64 of a JSON body holding the pair", Buffer.from(JSON.stringify({ auth: PAIR })).toString("base64")],
     ["base64url of a value one byte into it", Buffer.from(`x${PASSWORD}y`).toString("base64url")],
+    // Percent-encoders differ in which characters they leave alone: a URL's user info keeps `%` and
+    // `!` as they are, Go's url package escapes `!`, a proxy may escape every byte.
+    ["in a URL's user info, as a WHATWG URL writes it", userInfoUrl(PASSWORD)],
+    ["with every byte percent-encoded", everyBytePercent(PASSWORD)],
+    ["with `!` percent-encoded too, as Go's url package does", encodeURIComponent(PASSWORD).replace("!", "%21")],
   ];
   for (const [name, form] of forms) {
     it(`removes the password ${name}`, () => {

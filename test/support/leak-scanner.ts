@@ -55,6 +55,9 @@ export function secretForms(secret: string): SecretForm[] {
       text,
       fragment: FRAGMENT,
     })),
+    ...bothCases([...bytes].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("")).map(
+      (text) => ({ name: "every byte percent-encoded", text, fragment: FRAGMENT * 3 }),
+    ),
     ...base64Cores(bytes, "base64").map((text) => ({ name: "base64", text, fragment: ENCODED_FRAGMENT })),
     ...base64Cores(bytes, "base64url").map((text) => ({ name: "base64url", text, fragment: ENCODED_FRAGMENT })),
   ];
