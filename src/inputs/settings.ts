@@ -166,6 +166,13 @@ function parseCache(raw: ConfigInput): CacheSettings {
 
 function parseCredentials(raw: ConfigInput, hasRegistryPassword: boolean): string | undefined {
   const username = optionalText(raw, "registryUsername");
+  if (username?.includes(":")) {
+    // Basic auth splits user:password at the first colon (RFC 7617): a user name never holds one, and
+    // a value that does is most likely a pair pasted whole, so it is not repeated.
+    throw new ReleaseConfigError(
+      `${key("registryUsername")} must be a user name without ":" (basic auth splits user:password at the first colon); got a value with ":" (not shown): put the password in the secret ${key("registryPassword")}`,
+    );
+  }
   if (username !== undefined && !hasRegistryPassword) {
     throw new ReleaseConfigError(
       `${key("registryPassword")} must be set as a secret when ${key("registryUsername")} is set (got username ${JSON.stringify(username)} and no password): run pulumi config set --secret ${key("registryPassword")}`,

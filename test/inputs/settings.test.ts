@@ -371,3 +371,19 @@ describe("parseSettings: finsight:registryDeadline", () => {
     }
   });
 });
+
+describe("parseSettings: a registry user name holding a colon is refused unseen", () => {
+  // Basic auth splits user:password at the first colon (RFC 7617), so no user name holds one; a value
+  // that does is most likely a user:password pair pasted whole into the plain setting.
+  for (const secretKeys of [[], ["finsight:registryPassword"]]) {
+    it(`finsight:registryUsername=bot:… ${secretKeys.length ? "with" : "without"} the secret password`, () => {
+      const problems = problemsOf({ "finsight:registryUsername": "bot:s3cr3tPa55" }, secretKeys);
+      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.match(
+        problems[0],
+        /^finsight:registryUsername must be a user name without ":" \(basic auth splits user:password at the first colon\); got a value with ":" \(not shown\)/,
+      );
+      assert.doesNotMatch(problems[0], /s3cr3t/);
+    });
+  }
+});
