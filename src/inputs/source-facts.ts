@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, statSync } from "node:fs";
 import * as path from "node:path";
 import dockerignore from "@balena/dockerignore";
 import { invalidSetting } from "../model/errors";
@@ -65,6 +65,14 @@ export function versionFileConsulted(
   );
 }
 
+function lstatOrUndefined(file: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Tracked files whose index entry tells git not to look at the disk (`git update-index --skip-worktree`
  * or `--assume-unchanged`, shown by `git ls-files -v` as `S` or a lowercase tag), and whose bytes on
@@ -89,7 +97,12 @@ function hiddenChanges(context: string): { path: string; flag: string }[] {
       return [file, { mode, blob }];
     }),
   );
-  const present = flagged.filter((file) => existsSync(path.join(context, file.path)));
+  // Only regular files and links are hashed: git hash-object opens a FIFO and waits for a writer
+  // forever. Anything else in a tracked file's place is not what was committed (kept in the list).
+  const present = flagged.filter((file) => {
+    const stat = lstatOrUndefined(path.join(context, file.path));
+    return stat !== undefined && (stat.isFile() || stat.isSymbolicLink());
+  });
   const hashes = present.length
     ? runGit(context, ["hash-object", "--stdin-paths"], present.map((file) => path.join(context, file.path)).join("\n"))
         .trim()

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { readSourceFacts } from "../../src/inputs/source-facts";
+import { PROJECT_DIR, runProcess } from "../support/cli";
 import { GIT_ENV } from "../support/git";
 
 function checkout(files: Record<string, string>): { dir: string; git: (...args: string[]) => string } {
@@ -92,5 +93,26 @@ describe("the clean-tree check cannot be told not to look", () => {
     git("update-index", "--skip-worktree", "Dockerfile.backend");
     git("update-index", "--assume-unchanged", "app.py");
     assert.deepEqual(readSourceFacts(dir, {}).uncommitted, []);
+  });
+});
+
+describe("a hidden file that is not a regular file on disk never hangs the check", () => {
+  it("a FIFO in place of a skip-worktree file is uncommitted, named, at once", async () => {
+    const { dir, git } = checkout({ "Dockerfile.backend": "FROM scratch\n", "app.py": "print('finsight')\n" });
+    git("update-index", "--skip-worktree", "app.py");
+    rmSync(path.join(dir, "app.py"));
+    execFileSync("mkfifo", [path.join(dir, "app.py")]);
+    // In a child process, bounded: git hash-object opens a FIFO and waits for a writer forever.
+    const run = await runProcess(
+      path.join(PROJECT_DIR, "node_modules", ".bin", "tsx"),
+      [
+        "-e",
+        `const { readSourceFacts } = require(${JSON.stringify(path.join(PROJECT_DIR, "src/inputs/source-facts.ts"))});
+         console.log(JSON.stringify(readSourceFacts(${JSON.stringify(dir)}, {}).uncommitted));`,
+      ],
+      { env: { PATH: process.env.PATH ?? "" }, timeoutMs: 15_000 },
+    );
+    assert.notEqual(run.code, null, "reading the source facts hung on a FIFO");
+    assert.equal(run.stdout.trim(), JSON.stringify(["app.py (skip-worktree)"]), run.stderr);
   });
 });
