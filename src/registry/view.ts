@@ -72,10 +72,22 @@ async function labelsOf(
     shape = manifestShape(client, image.digest, manifest);
     if ("children" in shape) throw client.error(`GET ${client.manifestPath(image.digest)}`, "an index inside an index");
   }
-  const request = `GET ${client.blobPath(shape.config)}`;
+  return (await imageConfigOf(client, shape.config)).labels;
+}
+
+/**
+ * An image's config blob, checked for shape: the one reader of a config, for the release's labels and
+ * for the image facts alike. Labels reach messages (the overwrite guard names what differs), so a
+ * registry that echoes the credentials into one gets them redacted here, at the source.
+ */
+async function imageConfigOf(
+  client: RegistryClient,
+  digest: string,
+): Promise<{ config: Record<string, unknown>; labels: Record<string, string> }> {
+  const request = `GET ${client.blobPath(digest)}`;
   let config: unknown;
   try {
-    config = JSON.parse((await client.getBlob(shape.config)).toString("utf8"));
+    config = JSON.parse((await client.getBlob(digest)).toString("utf8"));
   } catch (error) {
     if (error instanceof RegistryError) throw error;
     throw client.error(request, "answered an image config that is not JSON");
@@ -85,18 +97,19 @@ async function labelsOf(
   if (!isRecord(config) || (inner !== undefined && inner !== null && !isRecord(inner))) {
     throw client.error(request, `answered ${client.shape(config)}, not an image config`);
   }
-  if (labels === undefined || labels === null) return {};
+  if (labels === undefined || labels === null) return { config, labels: {} };
   if (!isRecord(labels) || !Object.values(labels).every((value) => typeof value === "string")) {
     throw client.error(request, `answered image labels ${client.shape(labels)}, not a map of strings`);
   }
-  // Labels reach messages (the overwrite guard names what differs): a registry that echoes the
-  // credentials into one gets them redacted here, at the source.
-  return Object.fromEntries(
-    Object.entries(labels as Record<string, string>).map(([name, value]) => [
-      client.redactValue(name),
-      client.redactValue(value),
-    ]),
-  );
+  return {
+    config,
+    labels: Object.fromEntries(
+      Object.entries(labels as Record<string, string>).map(([name, value]) => [
+        client.redactValue(name),
+        client.redactValue(value),
+      ]),
+    ),
+  };
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -152,20 +165,8 @@ async function imageFactsOf(
   }
   const shape = manifestShape(client, digest, manifest);
   if (!("config" in shape)) throw client.error(request, "answered a manifest that is neither an index nor an image");
-  const blobRequest = `GET ${client.blobPath(shape.config)}`;
-  let config: unknown;
-  try {
-    config = JSON.parse((await client.getBlob(shape.config)).toString("utf8"));
-  } catch (error) {
-    if (error instanceof RegistryError) throw error;
-    throw client.error(blobRequest, "answered an image config that is not JSON");
-  }
-  const inner = isRecord(config) ? config.config : undefined;
-  const labels = isRecord(inner) && isRecord(inner.Labels) ? inner.Labels : {};
-  if (!Object.values(labels).every((value) => typeof value === "string")) {
-    throw client.error(blobRequest, `answered image labels ${client.shape(labels)}, not a map of strings`);
-  }
-  return { platforms: [platformOf(config, "an image config")], labels: labels as Record<string, string> };
+  const { config, labels } = await imageConfigOf(client, shape.config);
+  return { platforms: [platformOf(config, "an image config")], labels };
 }
 
 /** Manifest reads by tag, each asked once however many questions name it, run together. */
