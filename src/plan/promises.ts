@@ -233,11 +233,15 @@ export interface PlannedWrites {
   pushes: string[];
   floating: FloatingTagPlan[];
   /** What FINSIGHT_BACKEND_IMAGE and `imageRef` name after the run. */
-  served:
-    | { kind: "candidate" }
-    | { kind: "image"; ref: string; version?: string }
-    | { kind: "unchanged"; ref?: string; version?: string };
+  served: ServedPlan;
 }
+
+/** What FINSIGHT_BACKEND_IMAGE and the `imageRef` output name: what users deploy. */
+export type ServedPlan =
+  | { kind: "candidate" }
+  | { kind: "image"; ref: string; version?: string }
+  /** A candidate run: the previously promoted release stays, as the registry shows it (none yet: empty). */
+  | { kind: "unchanged"; ref?: string; version?: string };
 
 export interface GateFacts {
   registry: RegistryFacts;

@@ -13,7 +13,7 @@ import { type FloatingTagMode, type FloatingTagPlan, onLine, planFloatingTags } 
 import { type GitHubEnvironmentPlan, planGitHubEnvironment } from "./github-environment";
 import { type ImageInputs, planImageInputs } from "./image-inputs";
 import { confirmPin, isConfirmed, type PinnedRelease, type RequestedPin } from "./pin";
-import { brokenPromises, type RegistryFacts, rivalOf, servedByTags, servedNow } from "./promises";
+import { brokenPromises, type RegistryFacts, rivalOf, type ServedPlan, servedByTags, servedNow } from "./promises";
 import { downgradeRefusal, overwriteRefusal } from "./release-guards";
 import { type ReleasedVersion, releasedVersions } from "./released-versions";
 import type { TagPlan } from "./tags";
@@ -39,12 +39,7 @@ export type CandidatePlan =
   /** A rollback: nothing is built and nothing is a candidate; the pinned release is served. */
   | { source: "none" };
 
-/** What FINSIGHT_BACKEND_IMAGE and the `imageRef` output name: what users deploy. */
-export type ServedPlan =
-  | { kind: "candidate" }
-  | { kind: "image"; ref: string; version?: string }
-  /** A candidate run: the previously promoted release stays, as the registry shows it (none yet: empty). */
-  | { kind: "unchanged"; ref?: string; version?: string };
+export type { ServedPlan } from "./promises";
 
 export interface ReleasePlan {
   stack: string;
